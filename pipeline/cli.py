@@ -81,11 +81,17 @@ def run(
 def validate(
     paths: list[Path] = typer.Argument(None, help="Record files or folders of them (default: outputs/records)."),
 ):
-    """Check records against the schema; print each error with file, line, column and JSON path.
+    """Check records against the schema and their arithmetic; print each problem with file, line,
+    column, JSON path and what is wrong.
 
-    Exit status: 0 all records valid, 1 some are not, 2 usage error.
+    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), and failed
+    arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort, responders
+    <= treated) involving a curated figure. A failed check among machine figures only, or on a
+    curated figure that carries a note, is a warning.
 
-    Example: crmo-extract validate outputs/records
+    Exit status: 0 no errors (warnings allowed), 1 some errors, 2 usage error.
+
+    Example: crmo-extract validate outputs/records/003_c2fd9f538eddb657.json
     """
     from .validate import validate_paths
 
@@ -96,14 +102,24 @@ def validate(
     issues, n_files = validate_paths(paths)
     for issue in issues:
         typer.echo(str(issue))
-    bad = len({i.file for i in issues})
-    typer.echo(f"{n_files - bad} of {n_files} records valid" + (f", {len(issues)} errors" if issues else ""), err=True)
-    raise typer.Exit(1 if issues else 0)
+    errors = [i for i in issues if i.severity == "error"]
+    bad = len({i.file for i in errors})
+    summary = f"{n_files - bad} of {n_files} records valid"
+    if issues:
+        summary += f", {len(errors)} errors, {len(issues) - len(errors)} warnings"
+    typer.echo(summary, err=True)
+    raise typer.Exit(1 if errors else 0)
 
 
 @app.command()
 def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/.")):
     """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting.
+
+    Use it after curating: curated figures always go into the tables, rejected ones never, the
+    others when their confidence is at least 0.5. A record that fails validation (invalid JSON,
+    schema errors) is left out of the tables and named on stderr.
+
+    Exit status: 0 tables written (even with records left out), 2 usage error.
 
     Example: crmo-extract merge --out outputs
     """
@@ -111,7 +127,10 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
 
     if not (out / "records").is_dir():
         _fail(f"no records folder in {out}", "run `crmo-extract run` first")
-    studies, outcomes = write_tables(out)
+    skipped: list = []
+    studies, outcomes = write_tables(out, skipped)
+    for path, reason in skipped:
+        typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
 
 
