@@ -134,6 +134,40 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
 
 
+@app.command()
+def evaluate(
+    gold_dir: Path = typer.Argument(..., help="Folder of papers (*.txt, *.pdf) with NAME.gold.json annotations."),
+    out: Path = typer.Option(Path("outputs/evaluation"), "--out", "-o", help="Where to write the records and the scores."),
+):
+    """Extract the papers in GOLD_DIR and score the figures against their hand annotations.
+
+    Prints per-field precision, recall and F1, then every miss; writes OUT/evaluation.json.
+    The annotation format is described in ../shared/dev/README.md.
+
+    Example: crmo-extract evaluate ../shared/dev --out outputs/dev
+    """
+    import dataclasses
+    import json
+
+    from .evaluate import evaluate_dir, format_report
+    from .runner import run as run_batch
+    from .store import atomic_write_json
+
+    if not gold_dir.is_dir():
+        _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files")
+    if not list(gold_dir.glob("*.gold.json")):
+        _fail(f"no *.gold.json files in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
+    run_batch(gold_dir, out)
+    ev = evaluate_dir(gold_dir, out / "records")
+    typer.echo(format_report(ev))
+    atomic_write_json(out / "evaluation.json", {
+        "per_field": {k: {**dataclasses.asdict(v), "precision": v.precision, "recall": v.recall, "f1": v.f1}
+                      for k, v in sorted(ev.per_field.items())},
+        "total": {**dataclasses.asdict(ev.total), "f1": ev.total.f1},
+        "misses": ev.misses,
+    })
+
+
 def main() -> None:
     try:
         app()
