@@ -168,6 +168,52 @@ def evaluate(
     })
 
 
+@app.command()
+def compare(
+    dir_a: Path = typer.Argument(..., help="Curator A's records (a records/ folder)."),
+    dir_b: Path = typer.Argument(..., help="Curator B's records."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the disagreements to this CSV file."),
+):
+    """List, field by field, where two curators' record sets disagree (dual extraction).
+
+    Two figures agree when they put the same value in the tables (curated always, rejected never,
+    others when confident). Outcome figures are matched by drug and outcome
+    (outcomes.<drug>.<outcome>.<n_responded|n_treated>); a study only one set has is listed as
+    field (record). The CSV has columns study_id, field, value_a, value_b, status_a, status_b.
+
+    Exit status: 0 the sets agree, 1 they disagree, 2 usage error (a folder missing, empty, or
+    holding a record that fails validation).
+
+    Example: crmo-extract compare curator_a/records curator_b/records --csv disagreements.csv
+    """
+    import dataclasses
+
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from .compare import COLUMNS, RecordSetError, compare_sets, read_record_set
+    from .store import atomic_write_csv
+
+    try:
+        found = compare_sets(read_record_set(dir_a), read_record_set(dir_b))
+    except RecordSetError as exc:
+        _fail(str(exc), "give two folders of valid records; `crmo-extract validate FOLDER` shows what is wrong")
+    if csv is not None:
+        # object dtype: counts stay 8, not 8.0, beside empty cells
+        atomic_write_csv(csv, pd.DataFrame([dataclasses.asdict(d) for d in found], columns=COLUMNS, dtype=object))
+    if not found:
+        typer.echo(f"the record sets agree: {dir_a} and {dir_b}")
+        raise typer.Exit(0)
+    table = Table(title=f"{len(found)} disagreements between A = {dir_a} and B = {dir_b}")
+    for column in ("study", "field", "value A", "value B", "status A", "status B"):
+        table.add_column(column, overflow="fold")
+    for d in found:
+        table.add_row(*("" if v is None else str(v) for v in dataclasses.astuple(d)))
+    Console().print(table)
+    raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()
