@@ -136,28 +136,46 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
 
 @app.command()
 def evaluate(
-    gold_dir: Path = typer.Argument(..., help="Folder of papers (*.txt, *.pdf) with NAME.gold.json annotations."),
+    gold_dir: Path = typer.Argument(..., help="Folder of papers (*.txt, *.pdf) with NAME.gold.json annotations, "
+                                              "or a folder of curated records."),
     out: Path = typer.Option(Path("outputs/evaluation"), "--out", "-o", help="Where to write the records and the scores."),
+    papers: Optional[Path] = typer.Option(None, "--papers", help="With curated records as gold: the folder of their papers "
+                                                                "(default: the folder of their source_file)."),
 ):
     """Extract the papers in GOLD_DIR and score the figures against their hand annotations.
 
     Prints per-field precision, recall and F1, then every miss; writes OUT/evaluation.json.
-    The annotation format is described in ../shared/dev/README.md.
+    The annotation format is described in ../shared/dev/README.md. GOLD_DIR may instead hold
+    curated records (NAME.json): their usable figures (curated always, rejected never) are the
+    gold, and the papers they came from are extracted afresh into OUT.
 
     Example: crmo-extract evaluate ../shared/dev --out outputs/dev
+    Example: crmo-extract evaluate curated/records --papers corpus --out outputs/eval-curated
     """
     import dataclasses
     import json
 
-    from .evaluate import evaluate_dir, format_report
+    from .curate import common_folder
+    from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
     from .runner import run as run_batch
     from .store import atomic_write_json
+    from .validate import validate_paths
 
     if not gold_dir.is_dir():
-        _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files")
-    if not list(gold_dir.glob("*.gold.json")):
-        _fail(f"no *.gold.json files in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
-    run_batch(gold_dir, out)
+        _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files, or of curated records")
+    papers_dir = gold_dir
+    if holds_records(gold_dir):
+        errors = [i for i in validate_paths([gold_dir])[0] if i.severity == "error"]
+        if errors:
+            _fail(f"gold record fails validation: {errors[0]}", f"fix it first: crmo-extract validate {gold_dir}")
+        if (out / "records").resolve() == gold_dir.resolve():
+            _fail(f"--out {out} holds the gold records", "give another --out: a run there would merge into them")
+        papers_dir = papers or common_folder([gold.get("source") for _, gold in gold_annotations(gold_dir)])
+        if papers_dir is None or not papers_dir.is_dir():
+            _fail(f"cannot find the papers of the records in {gold_dir}", "give --papers FOLDER")
+    elif not list(gold_dir.glob("*.gold.json")):
+        _fail(f"no *.gold.json files or records in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
+    run_batch(papers_dir, out)
     ev = evaluate_dir(gold_dir, out / "records")
     typer.echo(format_report(ev))
     atomic_write_json(out / "evaluation.json", {

@@ -209,8 +209,8 @@ def record_to_gold(record: dict) -> dict:
     """A (curated) record -> the dev-set gold format (/work/shared/dev/README.md): the values the
     tables would use (curated always, rejected never, others when confident), null where none.
 
-    `outcome` keeps the record's words (clinical, mri); the dev gold spells them clinical_response,
-    clinical_remission, mri_response, so an evaluator compares on the first word.
+    `outcome` keeps the record's words (clinical, mri), which evaluate reads as the dev gold's
+    clinical_response / mri_response.
     """
     figures = record.get("figures") or {}
     gold: dict = {"source": record.get("source_file"), "study_id": record.get("study_id")}
@@ -226,3 +226,9 @@ def record_to_gold(record: dict) -> dict:
         gold["treatments"].append({"drug": row.get("drug"), "n_treated": treated, "n_responded": responded,
                                    "outcome": row.get("outcome"), "notes": None})
     return gold
+
+
+def common_folder(files: list[str | None]) -> Path | None:
+    """The one folder holding all these files (e.g. the papers of curated records), or None."""
+    folders = {Path(f).parent for f in files if f}
+    return folders.pop() if len(folders) == 1 else None
