@@ -104,6 +104,9 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     from .checks import value_checks
     from .tables import usable
 
+    if not isinstance(record, dict):
+        return []  # the schema error says it is not a record
+
     def table_value(fig):
         return fig["value"] if isinstance(fig, dict) and usable(fig) and _plain_number(fig.get("value")) else None
 
