@@ -338,55 +338,61 @@ def _cluster_lines(words: list[_Word]) -> list[_Line]:
 def _find_gutter(rows: list[_Line], settings: PdfSettings) -> float | None:
     """x of the gap between two columns, or None for a single-column page.
 
-    The gutter is the x position that the most rows have a wide gap at;
-    it need not be at the page middle.
+    The gutter is the vertical band that the fewest rows have a word over,
+    with column text on both sides; it need not be at the page middle, and
+    the columns' baselines need not line up.
     """
-    if len(rows) < 4:
+    if len(rows) < 6:
         return None
     x_min = min(w.x0 for r in rows for w in r.words)
     x_max = max(w.x1 for r in rows for w in r.words)
     span = x_max - x_min
     if span <= 0:
         return None
-    n = int(span) + 2
-    diff = [0] * (n + 1)
+    diff = [0] * (int(span) + 3)
     for row in rows:
-        ws = sorted(row.words, key=lambda w: w.x0)
-        for a, b in zip(ws, ws[1:]):
-            if b.x0 - a.x1 >= settings.min_gutter:
-                diff[int(a.x1 - x_min) + 1] += 1
-                diff[int(b.x0 - x_min)] -= 1
-    counts, running = [], 0
+        for w in row.words:
+            diff[int(w.x0 - x_min)] += 1
+            diff[int(w.x1 - x_min) + 1] -= 1
+    cover, running = [], 0
     for d in diff:
         running += d
-        counts.append(running)
+        cover.append(running)
     lo, hi = int(0.2 * span), int(0.8 * span)
-    best = max(counts[lo : hi + 1], default=0)
-    if best < max(4, 0.15 * len(rows)):
+    least = min(cover[lo : hi + 1])
+    if least > 0.5 * len(rows):
         return None
-    # Centre of the widest run of bins at the best count.
+    # Centre of the widest run of bins near the least coverage: a few
+    # stray words (a long keyword line) may poke into the gutter.
+    ceiling = least + max(2, 0.05 * len(rows))
     best_x, best_width, i = 0.0, -1, lo
     while i <= hi:
-        if counts[i] != best:
+        if cover[i] > ceiling:
             i += 1
             continue
         j = i
-        while j <= hi and counts[j] == best:
+        while j <= hi and cover[j] <= ceiling:
             j += 1
         if j - i > best_width:
             best_width, best_x = j - i, (i + j - 1) / 2
         i = j
+    if best_width < settings.min_gutter:
+        return None
     gutter = x_min + best_x
     left_x0, left_x1, right_x0, right_x1 = [], [], [], []
     for row in rows:
+        if any(w.x0 < gutter < w.x1 for w in row.words):
+            continue
         lw = [w for w in row.words if w.x1 <= gutter]
         rw = [w for w in row.words if w.x0 >= gutter]
-        if lw and rw and len(lw) + len(rw) == len(row.words):
+        if lw:
             left_x0.append(min(w.x0 for w in lw))
             left_x1.append(max(w.x1 for w in lw))
+        if rw:
             right_x0.append(min(w.x0 for w in rw))
             right_x1.append(max(w.x1 for w in rw))
-    if len(left_x0) < 4:
+    need_rows = max(3, 0.1 * len(rows))
+    if len(left_x0) < need_rows or len(right_x0) < need_rows:
         return None
     # Column extents, not line lengths: a sidebar's lines are short but its
     # column is not; a table's number column is narrow in both.
@@ -403,8 +409,45 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _crosses(line: _Line, gutter: float) -> bool:
-    return any(w.x0 < gutter < w.x1 for w in line.words)
+def _label_rows(rows: list[_Line], gutter: float, settings: PdfSettings) -> list[str]:
+    """Label each row full-width ("F") or in a column ("C").
+
+    A row is full-width when a word crosses the gutter. Rows of a wide
+    unruled table do not cross it (its column gap falls on the gutter), so
+    a run of two or more rows is also full-width when each has wide gaps on
+    both sides of the gutter, or when its right part does not start at the
+    right column's left edge.
+    """
+    right_starts = [
+        min(w.x0 for w in r.words if w.x0 >= gutter)
+        for r in rows
+        if any(w.x1 <= gutter for w in r.words) and any(w.x0 >= gutter for w in r.words)
+    ]
+    right_edge = statistics.median(right_starts) if right_starts else gutter
+    labels = []
+    for row in rows:
+        if any(w.x0 < gutter < w.x1 for w in row.words):
+            labels.append("F")
+            continue
+        left = sorted((w for w in row.words if w.x1 <= gutter), key=lambda w: w.x0)
+        right = sorted((w for w in row.words if w.x0 >= gutter), key=lambda w: w.x0)
+        if left and right and (
+            right[0].x0 - right_edge > 2 * settings.min_gutter
+            or (_has_wide_gap(left, settings.min_gutter) and _has_wide_gap(right, settings.min_gutter))
+        ):
+            labels.append("T")
+        else:
+            labels.append("C")
+    tableish = [label == "T" for label in labels]
+    for i, is_t in enumerate(tableish):
+        if is_t:
+            alone = not (i > 0 and tableish[i - 1]) and not (i + 1 < len(labels) and tableish[i + 1])
+            labels[i] = "C" if alone else "F"
+    return labels
+
+
+def _has_wide_gap(words: list[_Word], width: float) -> bool:
+    return any(b.x0 - a.x1 >= width for a, b in zip(words, words[1:]))
 
 
 def _layout(words: list[_Word], tables: list[_Table], settings: PdfSettings) -> tuple[str, tuple[tuple[int, int], ...]]:
@@ -417,7 +460,7 @@ def _layout(words: list[_Word], tables: list[_Table], settings: PdfSettings) -> 
     if gutter is None:
         units = [(r.top, "F", r) for r in rows] + [(t.top, "F", t) for t in tables]
     else:
-        labels = ["F" if _crosses(r, gutter) else "C" for r in rows]
+        labels = _label_rows(rows, gutter, settings)
         _absorb_short_column_runs(labels)
         units = [(r.top, label, r) for r, label in zip(rows, labels)]
         for t in tables:
