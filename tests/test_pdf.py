@@ -200,3 +200,36 @@ def test_settings_from_dict_rejects_unknown_key_by_name():
 def test_missing_file_fails_with_reason(tmp_path):
     with pytest.raises(PdfReadError, match="^cannot open file: "):
         read_pdf(tmp_path / "nope.pdf")
+
+
+def _values(record):
+    """Figures and outcomes without their evidence (offsets differ between .txt and PDF)."""
+    return _strip_evidence({"figures": record["figures"], "outcomes": record["outcomes"]})
+
+
+def _strip_evidence(obj):
+    if isinstance(obj, dict):
+        return {k: _strip_evidence(v) for k, v in obj.items() if k != "evidence"}
+    if isinstance(obj, list):
+        return [_strip_evidence(v) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize("layout", ["one_column", "two_column"])
+def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp_path):
+    from pipeline.runner import process_file
+
+    source = request.getfixturevalue(layout)
+    pdf = tmp_path / f"{ARTICLE.stem}.pdf"
+    pdf.write_bytes(source.read_bytes())
+    from_text, from_pdf = process_file(ARTICLE), process_file(pdf)
+    assert from_pdf.status == "ok", from_pdf.reason
+    assert _values(from_pdf.record) == _values(from_text.record)
+    figures = from_pdf.record["figures"]
+    assert (figures["n_patients"]["value"], figures["n_male"]["value"], figures["n_female"]["value"]) == (15, 8, 7)
+    evidence = [e for f in figures.values() for e in f["evidence"]]
+    assert evidence
+    for e in evidence:
+        assert from_pdf.kept_text[e["start"]:e["end"]] == e["quote"]
+        assert isinstance(e["page"], int) and e["page"] >= 1
+    assert {"8M/7F": 1, "Male gender 8 (53.4)": 2}.items() <= {e["quote"]: e["page"] for e in figures["n_male"]["evidence"]}.items()
