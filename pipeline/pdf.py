@@ -99,8 +99,6 @@ class _Scan:
     """What the expensive pdfplumber pass keeps of one page."""
 
     number: int
-    width: float
-    height: float
     body: list[_Word]
     tables: list[_Table]
     margin_lines: list[tuple[str, list[_Word]]]  # (running key, words)
@@ -287,7 +285,7 @@ def _scan_page(page: Any, settings: PdfSettings) -> _Scan:
         (_running_key(line.words), line.words)
         for line in _cluster_lines(top_words) + _cluster_lines(bottom_words)
     ]
-    return _Scan(page.page_number, width, height, body, tables, margin_lines)
+    return _Scan(page.page_number, body, tables, margin_lines)
 
 
 def _inside(w: _Word, t: _Table) -> bool:
