@@ -1,7 +1,6 @@
 """The PDF stage on PDFs typeset from the seed texts, and on unreadable files."""
 import logging
 import re
-from pathlib import Path
 
 import pdfplumber
 import pytest
