@@ -122,6 +122,9 @@ def compare(study: str, predicted: dict, gold: dict, ev: Evaluation) -> None:
             p = next((v for v in options if _same(v, g)), options[0] if options else None)
         else:
             p = predicted.get(key)
+            if p is None and key.endswith(":n_treated"):
+                # The treated count of a drug holds for each of its outcomes.
+                p = predicted.get(f"treat:{key.split(':')[1]}:None:n_treated")
         if g is None and p is None:
             continue
         if g is not None and p is not None and _same(p, g):
@@ -139,7 +142,7 @@ def compare(study: str, predicted: dict, gold: dict, ev: Evaluation) -> None:
             continue
         if key.startswith("treat:"):
             drug, _, count = key.split(":")[1:]
-            if f"treat:{drug}:*:{count}" in gold:
+            if f"treat:{drug}:*:{count}" in gold or any(k.startswith(f"treat:{drug}:") and k.endswith(count) for k in gold):
                 continue
         if key.startswith((SITE_PREFIX, "treat:")):
             ev.per_field[_family(key)].fp += 1
