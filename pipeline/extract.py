@@ -269,6 +269,20 @@ def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                             extra={"stat": stat, "unit": unit})
 
 
+_DESIGN_FOLLOWUP = re.compile(rf"\b(?:initial|first)\s+(?P<v>{NUM})[- ](?P<u>year|month)s?[- ](?:of\s+)?follow[- ]?up", re.I)
+
+
+@rule
+def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
+    """A follow-up fixed by the study's design ("during the initial 1-year follow-up")."""
+    for s in own_sentences(paper, table=False):
+        for m in _DESIGN_FOLLOWUP.finditer(s.text):
+            v = _num(m.group("v"))
+            if v:
+                yield Candidate("followup", (v, None, None), [_span(s, m)], "followup_by_design", 0.8,
+                                extra={"stat": "fixed", "unit": _unit(m.group("u"))})
+
+
 # --- relapses -----------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)

@@ -41,5 +41,14 @@ def get_nlp() -> Language:
     nlp.add_pipe("crmo_vocabulary")
     # negspacy marks entities negated by NegEx cues ("no patient had", "none of ...").
     import negspacy.negation  # noqa: F401  (registers the "negex" factory)
-    nlp.add_pipe("negex", config={"ent_types": ["DRUG", "SITE"]})
+    from negspacy.termsets import termset
+
+    # Only cues before a drug or site negate it ("no patient received etanercept"): NegEx's
+    # following cues such as "free of" would negate "Naproxen" in "Naproxen ... patients were
+    # free of symptoms", which is a response, not an absence.
+    terms = termset("en_clinical").get_patterns()
+    terms["following_negations"] = []
+    terms["preceding_negations"] += ["none of the patients", "none of our patients", "none of the", "none of them",
+                                     "no patients", "no child", "no children"]
+    nlp.add_pipe("negex", config={"ent_types": ["DRUG", "SITE"], "neg_termset": terms})
     return nlp

@@ -99,7 +99,10 @@ def _patterns():
         # "NUM% of our patients were free of symptoms"
         "percent": re.compile(rf"(?P<pct>{NUM})\s*%\s+of\s+(?:our\s+|the\s+|all\s+)?{coh}", re.I),
         # treated: "15 patients were treated with", "Three patients received", "Thirty-seven children with a CNO diagnosis received continuous"
-        "n_before": re.compile(rf"(?P<t>{NUM})\s+(?:[\w-]+\s+)?{coh}(?:\s+with\s+an?\s+\w+\s+diagnosis)?\s+(?:were\s+|was\s+)?(?:\w+\s+)?(?:treated\s+with|received|given|started\s+on|switched\s+to)\s+(?:[\w-]+\s+){{0,2}}(?:an?\s+)?$", re.I),
+        # "four partial responders to NSAID therapy additionally received"
+        "n_before": re.compile(rf"(?P<t>{NUM})\s+(?:[\w-]+\s+)?(?:{coh}|responders\b|non-responders\b)[^.;\d]{{0,90}}?\b(?:were\s+|was\s+)?(?:\w+\s+)?(?:treated\s+with|received|given|started\s+on|switched\s+to)\s+(?:[\w-]+\s+){{0,2}}(?:an?\s+)?$", re.I),
+        # "Twelve out of 16 children whose NSAID treatment failed were subsequently given"
+        "list_subject": re.compile(rf"(?P<t>{NUM})\s+(?:out\s+of\s+{NUM}\s+)?(?:[\w-]+\s+)?{coh}\b[^.;]{{0,80}}?\b(?:were|was)\s+(?:\w+\s+)?(?:given|treated\s+with|received)\s+", re.I),
         # treated: "... agent in 8 patients", "methotrexate in 12", "(n = 15/30)"
         "n_after": re.compile(rf"^\)?(?:\s*\([^)]*\))*[^.;\d()]{{0,25}}?\bin\s+(?P<t>{NUM})\b(?!\s*(?:months|years|weeks|%))", re.I),
         "n_equals": re.compile(r"^\s*\(\s*n\s*[=:]\s*(?P<t>\d+)(?:\s*/\s*\d+)?\s*\)", re.I),
@@ -109,13 +112,45 @@ def _patterns():
     }
 
 
+# Drugs joined in one list share the count before it: "received sulfasalazine and short-term corticosteroids".
+_COORDINATED = re.compile(r"^\s*(?:,|and|or|plus|\+|as\s+well\s+as)\s*(?:[\w-]+\s+){0,2}$", re.I)
+
+
+def _mixed_list(s: Sentence, drugs, p) -> tuple[re.Match, list] | None:
+    """A count given any of three or more drug classes with no split per drug (mixed second line)."""
+    m = p["list_subject"].search(s.text)
+    if not m:
+        return None
+    listed = [d for d in drugs if d[0] >= m.end()]
+    if len({d[2] for d in listed}) < 3:
+        return None
+    if any(p["n_equals"].match(s.text[d[1]:]) for d in listed):
+        return None  # "bisphosphonates (n = 15/30), etanercept (n = 4/30), ...": split per drug after all
+    return m, listed
+
+
 def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     p = _patterns()
     for s in own_sentences(paper, table=False):
         drugs = _drugs(s)
         classes = {d[2] for d in drugs}
         seen = set()
+        mixed = _mixed_list(s, drugs, p)
+        if mixed:
+            m, listed = mixed
+            t = _num(m.group("t"))
+            if _is_count(t):
+                span = (s.start + m.start(), s.start + listed[-1][1], s.section)
+                yield _cand("n_treated", "mixed_second_line", None, int(t), [span], "mixed_list", 0.8, None)
+            drugs = [d for d in drugs if d not in listed]
+        previous = None  # (end of the last drug with a treated count, its candidate)
         for i, (a, b, cls, agent) in enumerate(drugs):
+            if previous and _COORDINATED.match(s.text[previous[0]:a]) and cls not in seen:
+                seen.add(cls)
+                c = previous[1]
+                yield _cand("n_treated", cls, None, c.value, c.spans[:1], "treated_coordinated", c.confidence, agent)
+                previous = (b, c)
+                continue
             # "DMARDs ... in 13 patients (methotrexate in 12, sulfasalazine in one)": the breakdown
             # names the drugs, the umbrella count is not a class of its own.
             if cls == "other_dmard" and agent is None and classes & {"methotrexate", "sulfasalazine"}:
@@ -145,7 +180,9 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             if _is_count(t) and cls not in seen:
                 seen.add(cls)
                 span = (s.start + m.start(), s.start + b, s.section)
-                yield _cand("n_treated", cls, None, int(t), [span], "n_treated_with", 0.85, agent)
+                c = _cand("n_treated", cls, None, int(t), [span], "n_treated_with", 0.85, agent)
+                previous = (b, c)
+                yield c
 
 
 def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
