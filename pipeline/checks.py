@@ -35,6 +35,10 @@ def value_checks(values: dict[str, Any], responses: Iterable[tuple[str, str, Any
             if value is not None and value > n:
                 check("count_within_cohort", False, f"{name} = {value} exceeds n_patients = {n}", [name])
     for drug, outcome, responded, treated in responses:
+        if treated is not None and n is not None and treated > n:
+            # Papers sometimes count treatment courses, not patients ("TNF-a (n:31)" in a cohort of 25).
+            check("treated_within_cohort", False, f"{drug}/{outcome}: {treated} treated exceeds n_patients = {n}",
+                  [f"outcomes.{drug}.{outcome}"])
         if responded is not None and treated is not None:
             check("responders_within_treated", responded <= treated,
                   f"{drug}/{outcome}: {responded} responded of {treated} treated", [f"outcomes.{drug}.{outcome}"])
@@ -49,8 +53,10 @@ def run_checks(figures: dict[str, Figure], outcomes: list[OutcomeRow], percents:
         for name in fields:
             if name in figures:
                 figures[name].confidence = max(0.0, figures[name].confidence - PENALTY)
-            elif name in rows and rows[name].n_responded:
-                rows[name].n_responded.confidence = max(0.0, rows[name].n_responded.confidence - PENALTY)
+            elif name in rows:
+                for fig in (rows[name].n_responded, rows[name].n_treated):
+                    if fig:
+                        fig.confidence = max(0.0, fig.confidence - PENALTY)
 
     checks = value_checks(
         {name: fig.value for name, fig in figures.items()},

@@ -50,6 +50,7 @@ class Context:
     """What later rules need from earlier ones: the cohort size and where it is stated."""
     n: int | None = None
     n_spans: list[tuple[int, int, str]] = field(default_factory=list)
+    percents: list[tuple[str, int, float]] = field(default_factory=list)
 
 
 RULES: list[Callable[[Paper, Context], Iterator[Candidate]]] = []
@@ -167,7 +168,7 @@ def _sex_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     # "(8M/7F)", "(5 F: 4 M)", "(9F, 8M)", "(31 girls and 10 boys)", "16 females, 9 males"
     pair = re.compile(rf"{a}\s*(?:[/,:;]|and|\s)\s*{b}", re.I)
     # Table row: "Male gender 8 (53.4)", "Female, n (%) 7 (46.7)"
-    row = re.compile(rf"^(?P<sex>{male}|{female})\b[^\d]{{0,30}}?(?P<n>\d+)\s*\(\s*\d+(?:[.,]\d+)?\s*%?\s*\)", re.I)
+    row = re.compile(rf"^(?P<sex>{male}|{female})\b[^\d]{{0,30}}?(?P<n>\d+)\s*\(\s*(?P<pct>\d+(?:[.,]\d+)?)\s*%?\s*\)", re.I)
     # "55.6% of them were female", "62.8% were female"
     pct = re.compile(rf"(?P<pct>\d+(?:[.,]\d+)?)\s*%\s*(?:of\s+(?:them|the\s+{coh}|{coh})\s+)?(?:were|was|being)\s+(?P<sex>{male}|{female})\b", re.I)
     return pair, row, pct
@@ -185,7 +186,8 @@ def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         if s.table:
             m = row.match(s.text)
             if m:
-                yield Candidate(_sex_field(m.group("sex")), int(m.group("n")), [_span(s, m)], "sex_table_row", 0.85)
+                yield Candidate(_sex_field(m.group("sex")), int(m.group("n")), [_span(s, m)], "sex_table_row", 0.85,
+                                extra={"pct": _num(m.group("pct"))})
             continue
         for m in pct.finditer(s.text):
             yield from from_percent(ctx, _sex_field(m.group("sex")), m.group("pct"), s, m, "sex_percent")
@@ -388,7 +390,8 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             m = _TABLE_ROW.match(s.text)
             term = m and vocab.lookup("SITE", m.group("label").strip())
             if term:
-                yield Candidate(f"site_{term.key}", int(m.group("n")), [_span(s, m)], "site_table_row", 0.9)
+                yield Candidate(f"site_{term.key}", int(m.group("n")), [_span(s, m)], "site_table_row", 0.9,
+                                extra={"pct": _num(m.group("pct"))})
             continue
         for ent in (e for e in s.doc.ents if e.label_ == "SITE" and not e._.negex):
             after = s.doc.doc.text[ent.end_char:ent.end_char + 40]
@@ -474,6 +477,9 @@ def extract(paper: Paper) -> tuple[dict[str, Figure], Context]:
     figures = resolve(paper, [c for c in candidates if c.field not in DESCRIBED_STATS])
     figures.update(resolve_described(paper, stats))
     _derive_sex_complement(figures)
+    # Counts printed with their percentage ("Male gender 8 (53.4)"), for the consistency check.
+    ctx.percents = sorted({(c.field, c.value, c.extra["pct"]) for c in candidates
+                           if c.extra.get("pct") is not None and c.field in figures and figures[c.field].value == c.value})
     return figures, ctx
 
 
@@ -538,4 +544,4 @@ def extract_all(paper: Paper):
     from .outcomes import extract_outcomes
 
     figures, ctx = extract(paper)
-    return figures, extract_outcomes(paper, ctx), []
+    return figures, extract_outcomes(paper, ctx), ctx.percents

@@ -101,3 +101,27 @@ def test_line_end_hyphen_joined_but_compounds_kept():
     n = normalise("charac-\nterized by non-\nbacterial TNF-\na follow-\nup")
     assert n.text == "characterized by non-bacterial TNF-a follow-up"
     assert n.span(0, len("characterized")) == (0, len("charac-\nterized"))
+
+
+def test_failed_check_lowers_confidence_and_is_listed_for_the_curator(seed_records):
+    """Table 1 of the abstract counts 31 TNF-a treatments in a cohort of 25 patients."""
+    rec = seed_records[ABSTRACT.stem]
+    failed = [c for c in rec["checks"] if not c["ok"]]
+    assert [(c["check"], c["fields"]) for c in failed] == [("treated_within_cohort", ["outcomes.tnf_inhibitor.clinical"])]
+    row = next(o for o in rec["outcomes"] if (o["drug"], o["outcome"]) == ("tnf_inhibitor", "clinical"))
+    assert row["n_treated"]["confidence"] == pytest.approx(0.9 - 0.25)
+
+
+def test_printed_percentages_are_checked_against_counts(seed_records):
+    checks = {c["fields"][0]: c for c in seed_records[ARTICLE.stem]["checks"] if c["check"] == "percent_matches_count"}
+    # "Male gender 8 (53.4)": 8/15 is 53.3%, within the rounding authors use.
+    assert checks["n_male"]["ok"] and checks["n_male"]["message"] == "n_male: 8 of 15 is 53.3%, printed 53.4%"
+    assert len(checks) == 13
+
+
+def test_negation_comes_only_from_cues_before_the_drug():
+    from pipeline.nlp import get_nlp
+
+    nlp = get_nlp()
+    doc = nlp("Naproxen proved effective: 43% of our patients were free of symptoms. No patient received etanercept.")
+    assert [(e.text, e._.negex) for e in doc.ents] == [("Naproxen", False), ("etanercept", True)]
