@@ -177,7 +177,8 @@ def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
 
 
 def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> _Pooled:
-    fe = combine_effects(yi, vi, method_re="dl")
+    with np.errstate(invalid="ignore"):  # its HKSJ scale takes sqrt of a negative when Q < k-1
+        fe = combine_effects(yi, vi, method_re="dl")
     q = max(0.0, float(fe.q))
     # statsmodels 0.15 leaves the DL estimate negative when Q < k-1; metafor truncates at 0.
     tau2 = max(0.0, float(fe.tau2)) if method == "DL" else _reml_tau2(yi, vi)
