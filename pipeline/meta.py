@@ -17,16 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import optimize, stats
+from statsmodels.stats.meta_analysis import combine_effects
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import optimize, stats  # noqa: E402
-from statsmodels.stats.meta_analysis import combine_effects  # noqa: E402
-
-from pipeline.stats import CI_METHOD, proportion_ci  # noqa: E402
+from pipeline.stats import CI_METHOD, proportion_ci
 
 DRUGS = (
     "nsaid", "methotrexate", "sulfasalazine", "other_dmard", "tnf_inhibitor", "other_biologic",
@@ -333,7 +330,8 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: _
     cis = [proportion_ci(int(x), int(n), settings.level) for x, n in zip(group["n_responded"], group["n_treated"])]
 
     height = 1.6 + 0.34 * (k + 3)
-    fig = plt.figure(figsize=(11, height))
+    # A bare Figure draws with Agg without switching the process-wide pyplot backend.
+    fig = Figure(figsize=(11, height))
     grid = fig.add_gridspec(1, 3, width_ratios=[3.3, 4.2, 2.2], wspace=0.02,
                             left=0.02, right=0.98, top=1 - 0.45 / height, bottom=0.95 / height)
     ax_left, ax, ax_right = (fig.add_subplot(grid[0, i]) for i in range(3))
@@ -402,7 +400,6 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: _
         path = stem.with_suffix(suffix)
         _atomic_write(path, lambda tmp, fmt=suffix[1:]: fig.savefig(tmp, format=fmt, dpi=150))
         written.append(path)
-    plt.close(fig)
     return written
 
 

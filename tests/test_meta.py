@@ -26,8 +26,10 @@ HEADER = "study_id,drug,agent,outcome,n_responded,n_treated,proportion,ci_low,ci
 
 # Groups: zero and full cells (methotrexate), one large study among small ones plus a study
 # reported twice (tnf_inhibitor), two studies (bisphosphonate), homogeneous studies where the DL
-# estimate would be negative (nsaid), all cells full (sulfasalazine), a single study
-# (corticosteroid), and rows that must be left out (conflict, low confidence, missing count).
+# estimate would be negative (nsaid), all cells full (sulfasalazine), REML positive while DL is 0
+# and metafor's default Fisher scoring fails to converge (other_biologic), REML at the tau² = 0
+# boundary on the PFT scale (antibiotic), a single study (corticosteroid), and rows that must be
+# left out (conflict, low confidence, missing count).
 OUTCOMES = HEADER + """\
 s01,methotrexate,methotrexate,clinical,0,9,0.0,0.0,0.3363,extracted,0.9
 s02,methotrexate,methotrexate,clinical,7,7,1.0,0.5904,1.0,extracted,0.9
@@ -50,25 +52,42 @@ s15,corticosteroid,prednisolone,clinical,4,5,,,,extracted,0.9
 s18,sulfasalazine,sulfasalazine,mri,5,5,,,,extracted,0.9
 s19,sulfasalazine,sulfasalazine,mri,8,8,,,,extracted,0.9
 s20,sulfasalazine,sulfasalazine,mri,3,3,,,,extracted,0.9
+s21,other_biologic,anakinra,mri,3,8,,,,extracted,0.9
+s22,other_biologic,anakinra,mri,55,150,,,,extracted,0.9
+s23,other_biologic,anakinra,mri,3,5,,,,extracted,0.9
+s24,other_biologic,canakinumab,mri,4,8,,,,extracted,0.9
+s25,other_biologic,anakinra,mri,4,8,,,,extracted,0.9
+s26,other_biologic,anakinra,mri,8,12,,,,extracted,0.9
+s27,other_biologic,canakinumab,mri,3,5,,,,extracted,0.9
+s28,other_biologic,anakinra,mri,1,3,,,,extracted,0.9
+s29,antibiotic,azithromycin,clinical,3,40,,,,extracted,0.9
+s30,antibiotic,azithromycin,clinical,0,3,,,,extracted,0.9
+s31,antibiotic,azithromycin,clinical,1,3,,,,extracted,0.9
+s32,antibiotic,azithromycin,clinical,0,8,,,,extracted,0.9
 """
 
 # Printed by metafor 3.8-1 (R 4.2.2) via tests/r/pool.R on the groups above, so the estimator
 # details are guarded even where R is not installed.
 METAFOR_REFERENCE = [
     # drug, outcome, measure, method, pooled, ci_low, ci_high, pi_low, pi_high, tau2, i2, q
-    ("methotrexate", "clinical", "PLO", "DL", 0.394067, 0.127381, 0.743420, 0.041145, 0.907889,
-     1.342546, 62.464157, 7.992361),
-    ("methotrexate", "clinical", "PLO", "REML", 0.397885, 0.103669, 0.790599, 0.022847, 0.949178,
-     2.115984, 72.397167, 7.992361),
-    ("methotrexate", "clinical", "PFT", "REML", 0.416424, 0.011725, 0.903873, 0.0, 1.0,
-     0.223796, 89.852729, 25.685980),
-    ("tnf_inhibitor", "clinical", "PFT", "DL", 0.572940, 0.250036, 0.868020, 0.015711, 1.0,
-     0.082632, 86.318206, 21.926949),
-    ("bisphosphonate", "mri", "PLO", "REML", 0.628832, 0.259915, 0.890983, 0.142617, 0.945223,
-     0.757645, 58.498862, 2.409572),
-    ("nsaid", "clinical", "PLO", "DL", 0.516660, 0.391784, 0.639490, 0.391784, 0.639490,
-     0.0, 0.0, 0.033612),
-    ("sulfasalazine", "mri", "PFT", "REML", 1.0, 0.881908, 1.0, 0.881908, 1.0, 0.0, 0.0, 0.086487),
+    ("methotrexate", "clinical", "PLO", "DL",
+     0.394067, 0.127381, 0.74342, 0.041145, 0.907889, 1.342546, 62.464157, 7.992361),
+    ("methotrexate", "clinical", "PLO", "REML",
+     0.397885, 0.103669, 0.790599, 0.022847, 0.949177, 2.115977, 72.397105, 7.992361),
+    ("methotrexate", "clinical", "PFT", "REML",
+     0.416424, 0.011725, 0.903873, 0.0, 1.0, 0.223796, 89.852728, 25.68598),
+    ("tnf_inhibitor", "clinical", "PFT", "DL",
+     0.57294, 0.250036, 0.86802, 0.015711, 1.0, 0.082632, 86.318206, 21.926949),
+    ("bisphosphonate", "mri", "PLO", "REML",
+     0.628832, 0.259915, 0.890983, 0.142617, 0.945223, 0.757645, 58.498862, 2.409572),
+    ("nsaid", "clinical", "PLO", "DL",
+     0.51666, 0.391784, 0.63949, 0.391784, 0.63949, 0.0, 0.0, 0.033612),
+    ("sulfasalazine", "mri", "PFT", "REML",
+     1.0, 0.881908, 1.0, 0.881908, 1.0, 0.0, 0.0, 0.086487),
+    ("other_biologic", "mri", "PLO", "REML",
+     0.45381, 0.34355, 0.568795, 0.279919, 0.639751, 0.094573, 21.140664, 6.192974),
+    ("antibiotic", "clinical", "PFT", "REML",
+     0.024484, 0.0, 0.115374, 0.0, 0.115374, 0.0, 0.0, 2.355948),
 ]
 
 
@@ -113,9 +132,10 @@ def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
     assert list(pooled.columns) == POOLED_COLUMNS
     assert result.groups_pooled == [
         ("nsaid", "clinical"), ("methotrexate", "clinical"), ("sulfasalazine", "mri"),
-        ("tnf_inhibitor", "clinical"), ("bisphosphonate", "mri"),
+        ("tnf_inhibitor", "clinical"), ("other_biologic", "mri"), ("bisphosphonate", "mri"),
+        ("antibiotic", "clinical"),
     ]
-    assert len(pooled) == 5 * 4
+    assert len(pooled) == 7 * 4
     assert ("corticosteroid", "clinical") not in set(zip(pooled.drug, pooled.outcome))
     first = pooled[pooled.drug == "nsaid"]
     assert list(zip(first.measure, first.method)) == [
@@ -214,7 +234,7 @@ def test_outputs_are_written_with_plots_workbook_and_metafor_input(out_dir):
 
     metafor = pd.read_csv(out_dir / "metafor.csv")
     assert list(metafor.columns) == METAFOR_COLUMNS
-    assert len(metafor) == 16
+    assert len(metafor) == 28
     assert not list(out_dir.glob(".*")), "temporary files left behind"
 
 
@@ -231,7 +251,7 @@ def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
     assert done.returncode == 0, done.stderr
     theirs = pd.read_csv(theirs_csv)
     merged = ours.merge(theirs, on=KEY, suffixes=("", "_metafor"), validate="one_to_one")
-    assert len(merged) == len(ours) == len(theirs) == 20
+    assert len(merged) == len(ours) == len(theirs) == 28
     assert (merged.k == merged.k_metafor).all() and (merged.n_total == merged.n_total_metafor).all()
     for column in COMPARED:
         np.testing.assert_almost_equal(merged[column].to_numpy(), merged[f"{column}_metafor"].to_numpy(),
