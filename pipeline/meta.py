@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from pipeline.stats import CI_METHOD, proportion_ci
@@ -93,7 +93,9 @@ class MetaResult:
 
 
 @dataclass(frozen=True)
-class _Pooled:
+class PooledFit:
+    """One random-effects fit on the transformed scale (logit or double arcsine)."""
+
     estimate: float
     se: float
     tau2: float
@@ -137,10 +139,6 @@ def _ipft_hm(values: np.ndarray, ni: np.ndarray) -> np.ndarray:
     return np.where(xi < _pft(0.0, nhm), 0.0, zi)
 
 
-def _ilogit(values: np.ndarray) -> np.ndarray:
-    return stats.logistic.cdf(values)
-
-
 # ---------------------------------------------------------------- tau² estimators
 
 def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
@@ -173,7 +171,7 @@ def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
     return root if loglik(root) >= loglik(0.0) else 0.0
 
 
-def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> _Pooled:
+def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
     with np.errstate(invalid="ignore"):  # its HKSJ scale takes sqrt of a negative when Q < k-1
         fe = combine_effects(yi, vi, method_re="dl")
     q = max(0.0, float(fe.q))
@@ -186,7 +184,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> _Pooled:
     w_fe = 1.0 / vi
     typical_v = (len(yi) - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
     i2 = 100.0 * tau2 / (typical_v + tau2)
-    return _Pooled(
+    return PooledFit(
         estimate=estimate,
         se=math.sqrt(1.0 / w.sum()),
         tau2=tau2,
@@ -198,7 +196,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> _Pooled:
 
 
 def pool_group(xi: np.ndarray, ni: np.ndarray, measure: str, method: str,
-               level: float = 0.95) -> tuple[dict, _Pooled]:
+               level: float = 0.95) -> tuple[dict, PooledFit]:
     """Pool one drug x outcome group; returns the pooled.csv fields (proportion scale) and the fit."""
     xi = np.asarray(xi)
     ni = np.asarray(ni)
@@ -211,7 +209,7 @@ def pool_group(xi: np.ndarray, ni: np.ndarray, measure: str, method: str,
         fit.estimate - z * fit.se, fit.estimate + z * fit.se,
         fit.estimate - pi_half, fit.estimate + pi_half,
     ])
-    back = _ilogit(link) if measure == "PLO" else _ipft_hm(link, ni.astype(float))
+    back = special.expit(link) if measure == "PLO" else _ipft_hm(link, ni.astype(float))
     row = {
         "measure": measure, "method": method, "k": len(xi), "n_total": int(ni.sum()),
         "pooled": back[0], "ci_low": back[1], "ci_high": back[2],
@@ -320,7 +318,7 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%"
 
 
-def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: _Pooled,
+def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
                  settings: MetaSettings, stem: Path) -> list[Path]:
     k = len(group)
     pct = round(settings.level * 100)
