@@ -1,0 +1,144 @@
+"""Document -> Paper: the normalised text cut into sections, prose sentences and table rows.
+
+Every later rule reads a Paper, so the questions "which section is this in?", "does this sentence
+speak of another cohort?" and "where is this in the kept text?" are answered once, here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import vocab
+from .nlp import get_nlp
+from .records import Document, Evidence, Section
+from .sections import section_trust, text_to_sections
+from .text import Normalised, normalise
+
+# A citation marker glued to a word: "group7 has", "et al.15 have", "lesions.7", "cohorts.7,8".
+_REF_MARK = re.compile(r"(?<=[a-z)%])\.?\d{1,2}(?:\s?[,\u2013-]\s?\d{1,2})*(?=[\s.,;:)]|$)")
+_AUTHOR_YEAR = re.compile(r"\b[A-Z][a-z]+ (?:et al\.?|and [A-Z][a-z]+),? \(?(?:19|20)\d{2}")
+
+
+@lru_cache(maxsize=1)
+def _cue_patterns() -> tuple[re.Pattern, re.Pattern]:
+    c = vocab.cohort()
+    def alt(words):  # line breaks fall anywhere: "in the current\nstudy"
+        return r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words) + r")\b"
+    own = re.compile(alt(c["own_cues"]), re.I)
+    other = re.compile(alt(c["other_cues"]), re.I)
+    return own, other
+
+
+@dataclass
+class Sentence:
+    start: int          # offsets in the normalised text
+    end: int
+    text: str
+    section: str
+    table: bool         # a table row rather than prose
+    own: bool           # speaks of this paper's cohort (or is neutral in a section that does)
+    doc: object = None  # the spaCy Doc of a prose sentence, for entities and negation
+
+
+@dataclass
+class Paper:
+    document: Document
+    norm: Normalised
+    sections: list[Section]
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.norm.text
+
+    def evidence(self, start: int, end: int, section: str) -> Evidence:
+        a, b = self.norm.span(start, end)
+        kept = self.document.text
+        # Trim the quote to whole non-blank text; offsets follow the trim.
+        while a < b and kept[a].isspace():
+            a += 1
+        while b > a and kept[b - 1].isspace():
+            b -= 1
+        return Evidence(kept[a:b], section, a, b, self.document.page_at(a))
+
+
+def classify(text: str, section: str) -> bool:
+    """Does this prose sentence describe the paper's own cohort?
+
+    Other cohorts are cited with reference markers, author-year citations or cue words ("the French
+    group7 has reported"); Introduction and Discussion only count with an own-cohort cue ("in our
+    cohort"). An own cue outweighs a citation in the same sentence ("similar to other cohorts.7,8").
+    """
+    trust = section_trust(section)
+    if trust == "none":
+        return False
+    own_re, other_re = _cue_patterns()
+    own = bool(own_re.search(text))
+    other = bool(other_re.search(text) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text))
+    if own:
+        return True
+    if other:
+        return False
+    return trust == "own"
+
+
+def document_to_paper(document: Document) -> Paper:
+    norm = normalise(document.text)
+    paper = Paper(document, norm, text_to_sections(norm.text))
+    nlp = get_nlp()
+    table_spans = [norm_range(norm, a, b) for a, b in document.table_spans]
+    prose_chunks = []
+    for sec in paper.sections:
+        if sec.name == "table":
+            paper.sentences += _table_rows(norm.text, sec.start, sec.end, sec.name)
+            continue
+        # Table rows a PDF's table finder marked are read as rows, never again as prose.
+        # Prose starts after a heading, so "MethodsThirty-seven children" reads "Thirty-seven children".
+        cursor = sec.start
+        if sec.heading and norm.text.startswith(sec.heading, sec.start):
+            cursor += len(sec.heading)
+        for a, b in sorted(s for s in table_spans if sec.start <= s[0] < sec.end):
+            prose_chunks.append((cursor, a, sec.name))
+            paper.sentences += _table_rows(norm.text, a, b, sec.name)
+            cursor = b
+        prose_chunks.append((cursor, sec.end, sec.name))
+    texts = [norm.text[a:b] for a, b, _ in prose_chunks]
+    for (a, _, name), doc in zip(prose_chunks, nlp.pipe(texts)):
+        for sent in doc.sents:
+            for s0, e0 in _split_after_citations(sent.text):
+                span = doc.char_span(sent.start_char + s0, sent.start_char + e0, alignment_mode="expand")
+                text = sent.text[s0:e0]
+                if text.strip():
+                    s, e = a + sent.start_char + s0, a + sent.start_char + e0
+                    paper.sentences.append(Sentence(s, e, text, name, False, classify(text, name), span))
+    paper.sentences.sort(key=lambda s: s.start)
+    return paper
+
+
+# The tokenizer keeps "cases.16" as one token, so "...in five cases.16 In the current study, ..." is one
+# spaCy sentence; a citation marker followed by a capital ends a sentence.
+_CITATION_END = re.compile(r"(?<=[a-z)])\.\d{1,2}(?:\s?[,\u2013-]\s?\d{1,2})*\s+(?=[A-Z])")
+
+
+def _split_after_citations(text: str) -> list[tuple[int, int]]:
+    cuts = [m.end() for m in _CITATION_END.finditer(text)]
+    bounds = [0, *cuts, len(text)]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
+
+
+def norm_range(norm: Normalised, a: int, b: int) -> tuple[int, int]:
+    """Normalised span of the kept span [a, b)."""
+    import bisect
+    return bisect.bisect_left(norm.to_kept, a), bisect.bisect_left(norm.to_kept, b)
+
+
+def _table_rows(text: str, start: int, end: int, section: str) -> list[Sentence]:
+    rows = []
+    pos = start
+    for line in text[start:end].split("\n"):
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            rows.append(Sentence(pos + lead, pos + len(line.rstrip()), line.strip(), "table", True, True))
+        pos += len(line) + 1
+    return rows

@@ -1,0 +1,73 @@
+"""File -> Document: the text the pipeline keeps for a paper, with the page of every character.
+
+A file that cannot be read raises ReadError with a one-line reason naming the cause, so the batch
+can report it and go on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .records import Document
+
+SUFFIXES = (".txt", ".pdf")
+
+
+class ReadError(Exception):
+    """A paper that cannot be read; str() is the one-line reason."""
+
+
+def read_document(path: Path, pdf_settings=None) -> Document:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ReadError(f"unsupported file type {suffix or '(none)'}: give a .txt or .pdf file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ReadError(f"cannot open: {exc.strerror or exc}") from None
+    if size == 0:
+        raise ReadError("empty file")
+    if suffix == ".pdf":
+        return _pdf_document(path, pdf_settings)
+    return _text_document(path)
+
+
+def _text_document(path: Path) -> Document:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:4096] or raw.startswith(b"%PDF"):
+        raise ReadError("binary content in a .txt file: give the paper's text, or rename a PDF to .pdf")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Text copied on Windows is often cp1252; its bytes 0x80-0x9f are printable quotes and dashes.
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"not UTF-8 or cp1252 text (byte {exc.start}): save the file as UTF-8") from None
+    if not text.strip():
+        raise ReadError("no text in file (only white space)")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Document(path.stem, str(path), text, [(None, 0, len(text))])
+
+
+def _pdf_document(path: Path, settings) -> Document:
+    from .pdf import PdfReadError, read_pdf
+
+    try:
+        pages = read_pdf(path, settings)
+    except PdfReadError as exc:
+        raise ReadError(str(exc)) from None
+    parts, spans, tables = [], [], []
+    pos = 0
+    for page in pages:
+        spans.append((page.number, pos, pos + len(page.text)))
+        tables += [(pos + a, pos + b) for a, b in page.table_spans]
+        parts.append(page.text)
+        pos += len(page.text) + 2
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise ReadError("no text layer: OCR it first")
+    return Document(path.stem, str(path), text, spans, tables)

@@ -1,0 +1,138 @@
+"""Normalised text -> sections (abstract, methods, results, tables, discussion, ...).
+
+The section a sentence sits in decides whether its figures describe this paper's cohort: a
+Discussion that cites "the French cohort of 178 patients" must not fill this study's fields.
+Headings are data (`data/sections.json`) so another field's papers can add their own.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from .records import Section
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> tuple[dict[str, str], dict[str, str], re.Pattern]:
+    data = json.loads(resources.files("pipeline").joinpath("data/sections.json").read_text("utf-8"))
+    heading_to_name = {}
+    trust = {"front": "own", "table": "own"}
+    for name, spec in data["sections"].items():
+        trust[name] = spec["trust"]
+        for h in spec["headings"]:
+            heading_to_name[h] = name
+    return heading_to_name, trust, re.compile(data["table_caption"])
+
+
+def section_trust(name: str) -> str:
+    """'own', 'cue' or 'none': how far figures in this section describe the paper's own cohort."""
+    return _vocab()[1].get(name, "own")
+
+
+@lru_cache(maxsize=1)
+def _heading_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    headings = sorted(_vocab()[0], key=len, reverse=True)
+    alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in headings)
+    # A heading on a line of its own, maybe numbered ("2. Methods", "RESULTS:").
+    whole = re.compile(rf"^[ \t]*(?:\d+(?:\.\d+)*\.?[ \t]+|[IVX]+\.[ \t]+)?(?P<h>{alt})[ \t]*:?[ \t]*$",
+                       re.IGNORECASE | re.MULTILINE)
+    # Run-in headings, as abstracts copied from web pages have them: "Results: Forty-one ...",
+    # "...free of symptoms.ResultsNaproxen proved ...", "... patient Results 17 patients took part".
+    run_in = re.compile(rf"(?:^|(?<=[.!?])|(?<=[.!?)])[ \t]+|(?<=[a-z])(?=[A-Z]))(?P<h>(?=[A-Z])(?i:{alt}))"
+                        rf"(?=:|[ \t]+[A-Z0-9]|[A-Z])", re.MULTILINE)
+    # Major headings capitalised mid-line with no stop before them ("... every consecutive
+    # patient Results 17 patients took part"): prose does not capitalise these words mid-sentence.
+    mid = re.compile(r"(?<=[a-z,]) (?P<h>Background|Objectives?|Methods|Results|Conclusions?)(?= [A-Z0-9])")
+    return whole, run_in, mid
+
+
+def _headings(text: str) -> list[tuple[int, str, str]]:
+    """(offset, section name, heading) for every heading in `text`, in order."""
+    names = _vocab()[0]
+    found = {}
+    for pat in _heading_patterns():
+        for m in pat.finditer(text):
+            head = m.group("h")
+            name = names.get(re.sub(r"\s+", " ", head.lower()))
+            if name and m.start("h") not in found:
+                found[m.start("h")] = (name, head)
+    return sorted((at, name, head) for at, (name, head) in found.items())
+
+
+def _is_title_like(line: str) -> bool:
+    s = line.strip()
+    return 0 < len(s) < 50 and not any(c.isdigit() for c in s) and s[0].isupper() and not s.endswith(".")
+
+
+def text_to_sections(text: str) -> list[Section]:
+    """Split `text` into consecutive sections covering all of it.
+
+    Text before the first heading is the front matter (title, authors, an untitled abstract).
+    A "Table N" caption opens a table section; it ends where running prose resumes (a paragraph of
+    three or more lines), or at the next heading, since papers flatten tables into text anyway.
+    """
+    _, _, caption = _vocab()
+    lines = []
+    pos = 0
+    for raw in text.split("\n"):
+        lines.append((pos, raw))
+        pos += len(raw) + 1
+
+    marks: list[tuple[int, str, str]] = [(0, "front", "")]
+    headings = _headings(text)
+    h = 0
+    in_table = False
+    for i, (start, line) in enumerate(lines):
+        end = start + len(line)
+        while h < len(headings) and headings[h][0] < end + 1:
+            at, name, head = headings[h]
+            marks.append((at, name, head))
+            in_table = False
+            h += 1
+        if not line.strip():
+            continue
+        prev = _previous_nonblank(lines, i)
+        # "Table I." at a line start is a caption only when it does not continue a sentence
+        # ("... are summarized in\nTable I. The median diagnostic delay").
+        if caption.match(line) and (prev is None or prev < i - 1 or lines[prev][1].rstrip()[-1:] in ".:)"):
+            marks.append((start, "table", line.strip()[:60]))
+            in_table = True
+            continue
+        if in_table and _starts_paragraph(lines, i):
+            # Prose resumes after the table: go back to the section the table interrupted,
+            # starting at a title-like line just before the paragraph if there is one.
+            at = start
+            if prev is not None and _is_title_like(lines[prev][1]) and lines[prev][0] > marks[-1][0]:
+                at = lines[prev][0]
+            resumed = next((m[1] for m in reversed(marks) if m[1] != "table"), "front")
+            marks.append((at, resumed, ""))
+            in_table = False
+
+    marks.sort(key=lambda m: m[0])
+    sections = []
+    for k, (start, name, heading) in enumerate(marks):
+        end = marks[k + 1][0] if k + 1 < len(marks) else len(text)
+        if end > start:
+            sections.append(Section(name, heading, start, end))
+    return sections
+
+
+def _starts_paragraph(lines, i) -> bool:
+    """Line i begins a run of three or more non-blank lines (running prose, not table rows)."""
+    if i > 0 and lines[i - 1][1].strip():
+        return False
+    run = 0
+    for _, line in lines[i:i + 3]:
+        if not line.strip():
+            break
+        run += 1
+    return run >= 3
+
+
+def _previous_nonblank(lines, i):
+    for j in range(i - 1, -1, -1):
+        if lines[j][1].strip():
+            return j
+    return None

@@ -1,0 +1,90 @@
+"""Records on disk -> studies.csv and outcomes.csv (the meta-analysis table).
+
+Tables are built from the record files, not from memory, so a merge after curation and a fresh run
+produce the same tables, and memory stays flat however many papers there are.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+from .fields import OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
+from .stats import proportion_ci
+
+# Below this confidence a figure is a candidate for the curator, not a table value.
+TABLE_CONFIDENCE = 0.5
+
+
+def usable(figure: dict | None) -> bool:
+    """Does this figure go into the tables? Curated always; rejected never; others when confident."""
+    if not figure:
+        return False
+    status = figure.get("status")
+    if status == "rejected":
+        return False
+    if status == "curated":
+        return True
+    return figure.get("confidence", 0) >= TABLE_CONFIDENCE
+
+
+def iter_records(records_dir: Path) -> Iterator[tuple[Path, dict]]:
+    for path in sorted(Path(records_dir).glob("*.json")):
+        try:
+            yield path, json.loads(path.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # reported by `validate`; a broken hand edit must not stop the tables
+
+
+def study_row(record: dict) -> dict:
+    figures = record.get("figures", {})
+    row = {"study_id": record["study_id"], "source_file": record.get("source_file")}
+    for name, fig in figures.items():
+        if usable(fig):
+            row[name] = fig.get("value")
+    row["n_conflicts"] = sum(1 for f in figures.values() if f.get("status") == "conflict")
+    row["n_conflicts"] += sum(1 for o in record.get("outcomes", []) for k in ("n_responded", "n_treated")
+                              if o.get(k) and o[k].get("status") == "conflict")
+    return row
+
+
+def outcome_rows(record: dict) -> Iterator[dict]:
+    for o in record.get("outcomes", []):
+        resp, treat = o.get("n_responded"), o.get("n_treated")
+        x = resp["value"] if usable(resp) else None
+        n = treat["value"] if usable(treat) else None
+        figs = [f for f in (resp, treat) if f]
+        statuses = [f.get("status") for f in figs]
+        status = next((s for s in ("rejected", "conflict", "curated", "derived") if s in statuses), "extracted")
+        row = {"study_id": record["study_id"], "drug": o["drug"], "agent": o.get("agent"), "outcome": o["outcome"],
+               "n_responded": x, "n_treated": n, "proportion": None, "ci_low": None, "ci_high": None,
+               "status": status, "confidence": round(min((f.get("confidence", 0) for f in figs), default=0), 3)}
+        if x is not None and n and 0 <= x <= n:
+            row["proportion"], row["ci_low"], row["ci_high"] = (round(v, 4) for v in proportion_ci(x, n))
+        yield row
+
+
+def build_tables(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    studies, outcomes = [], []
+    for record in records:
+        studies.append(study_row(record))
+        outcomes.extend(outcome_rows(record))
+    sites = sorted({k for row in studies for k in row if k.startswith(SITE_PREFIX)})
+    study_frame = pd.DataFrame(studies, columns=STUDY_COLUMNS + sites)
+    count_cols = [c for c in study_frame.columns if c.startswith(("n_", SITE_PREFIX))]
+    study_frame[count_cols] = study_frame[count_cols].astype("Int64")
+    outcome_frame = pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS)
+    outcome_frame[["n_responded", "n_treated"]] = outcome_frame[["n_responded", "n_treated"]].astype("Int64")
+    return study_frame, outcome_frame
+
+
+def write_tables(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from .store import atomic_write_csv
+
+    out_dir = Path(out_dir)
+    studies, outcomes = build_tables(rec for _, rec in iter_records(out_dir / "records"))
+    atomic_write_csv(out_dir / "studies.csv", studies)
+    atomic_write_csv(out_dir / "outcomes.csv", outcomes)
+    return studies, outcomes

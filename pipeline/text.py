@@ -1,0 +1,92 @@
+"""Kept text -> normalised text for the extractors, with a map back to the kept text.
+
+Extractors match on the normalised text (words broken at a line end joined again), but every
+piece of evidence must quote the paper's own text, so each normalised character keeps the offset
+of the kept character it came from.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+# A word broken at a line end: "charac-\nterized", "TNF-\n\na", "chil- \ndren".
+_BREAK = re.compile(r"(\w+)-[ \t]*\n[\s]*(\w+)")
+# Zipf frequency above which a string counts as an English word (see _keep_hyphen).
+_WORD = 3.0
+_COMMON = 3.0
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    return zipf_frequency(word.lower(), "en")
+
+
+def _keep_hyphen(left: str, right: str) -> bool:
+    """Is "left-right" a real hyphenated compound rather than a word broken by typesetting?
+
+    "non-bacterial", "follow-up", "TNF-a", "IL-6" keep their hyphen; "charac-terized",
+    "chil-dren", "Methrotrex-ate" are joined. Two real words whose join is not a common word
+    are a compound; an upper-case or numeric left part is an abbreviation.
+    """
+    if left[-1].isdigit() or right[0].isdigit() or (len(left) > 1 and left.isupper()) or right[0].isupper():
+        return True
+    joined = left + right
+    if _zipf(joined) >= _COMMON:
+        return False
+    return _zipf(left) >= _WORD and _zipf(right) >= 2.0
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str
+    to_kept: list[int]  # to_kept[i] is the kept-text offset of normalised character i (len+1 entries)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Kept-text span of the normalised span [start, end)."""
+        if end <= start:
+            return self.to_kept[start], self.to_kept[start]
+        return self.to_kept[start], self.to_kept[end - 1] + 1
+
+
+def normalise(kept: str) -> Normalised:
+    """Join words broken at line ends and fold look-alike characters, keeping an offset map.
+
+    Characters are otherwise kept one for one (newlines included), so line-based table
+    reading still sees the table's lines.
+    """
+    out: list[str] = []
+    to_kept: list[int] = []
+    pos = 0
+    for m in _BREAK.finditer(kept):
+        left, right = m.group(1), m.group(2)
+        # Copy everything up to the end of the left part.
+        _copy(kept, pos, m.end(1), out, to_kept)
+        if _keep_hyphen(left, right):
+            out.append("-")
+            to_kept.append(m.start(1) + len(left))
+        pos = m.start(2)
+    _copy(kept, pos, len(kept), out, to_kept)
+    to_kept.append(len(kept))
+    return Normalised("".join(out), to_kept)
+
+
+# Typographic characters that papers use for plain ones; one character to one, so offsets hold.
+_FOLD = {
+    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2019": "'", "\u2018": "'",
+    "\u201c": '"', "\u201d": '"', "\u00d7": "x", "\f": "\n", "\u00ad": "-",
+}
+
+
+def _copy(kept: str, start: int, end: int, out: list[str], to_kept: list[int]) -> None:
+    for i in range(start, end):
+        ch = kept[i]
+        ch = _FOLD.get(ch, ch)
+        if len(ch) == 1 and unicodedata.category(ch) == "Cc" and ch not in "\n\t":
+            ch = " "
+        out.append(ch)
+        to_kept.append(i)

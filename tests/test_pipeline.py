@@ -1,0 +1,115 @@
+"""End to end: a folder of papers in, validated records, tables and a run report out."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from pipeline.runner import run
+from pipeline.validate import record_issues
+
+from .conftest import ABSTRACT, ARTICLE, CORPUS
+
+
+def fig(record, name):
+    return record["figures"][name]["value"]
+
+
+def test_article_cohort_size_and_sex(seed_records):
+    rec = seed_records[ARTICLE.stem]
+    assert (fig(rec, "n_patients"), fig(rec, "n_male"), fig(rec, "n_female")) == (15, 8, 7)
+    quotes = [e["quote"] for e in rec["figures"]["n_male"]["evidence"]]
+    assert "8M/7F" in quotes
+
+
+def test_abstract_cohort_size_and_sex_from_number_words(seed_records):
+    rec = seed_records[ABSTRACT.stem]
+    assert (fig(rec, "n_patients"), fig(rec, "n_male"), fig(rec, "n_female")) == (25, 9, 16)
+    # "twenty-five chil-\ndren ... were diagnosed": the quote is the paper's own text, hyphen and all.
+    quote = rec["figures"]["n_patients"]["evidence"][0]["quote"]
+    assert quote.startswith("twenty-five chil-\ndren")
+
+
+@pytest.mark.parametrize("seed", [ARTICLE, ABSTRACT])
+def test_every_quote_stands_at_its_offsets_in_the_source(seed, seed_records):
+    text = seed.read_text("utf-8")
+    rec = seed_records[seed.stem]
+    evidence = [e for f in rec["figures"].values() for e in f["evidence"]]
+    evidence += [e for o in rec["outcomes"] for k in ("n_responded", "n_treated") if o[k] for e in o[k]["evidence"]]
+    assert evidence
+    for e in evidence:
+        assert text[e["start"]:e["end"]] == e["quote"]
+        assert e["page"] is None
+
+
+@pytest.mark.parametrize("seed", [ARTICLE, ABSTRACT])
+def test_seed_records_are_valid_against_the_schema(seed, seed_records):
+    assert record_issues(seed_records[seed.stem]) == []
+
+
+def test_invalid_record_is_reported_with_path_and_message(seed_records):
+    rec = json.loads(json.dumps(seed_records[ARTICLE.stem]))
+    rec["figures"]["n_male"]["value"] = "eight"
+    issues = record_issues(rec)
+    assert [(i.path, i.message) for i in issues] == [("$.figures.n_male.value", "n_male: expected an integer, got 'eight'")]
+
+
+def make_batch(tmp_path):
+    src = tmp_path / "papers"
+    src.mkdir()
+    for seed in (ARTICLE, ABSTRACT):
+        shutil.copy(seed, src)
+    (src / "garbage.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    (src / "empty.pdf").write_bytes(b"")
+    (src / "notapdf.pdf").write_text("this is not a PDF at all")
+    (src / "blank.txt").write_text("   \n\n  ")
+    return src
+
+
+def test_garbage_files_fail_alone_and_the_batch_goes_on(tmp_path):
+    src = make_batch(tmp_path)
+    out = tmp_path / "out"
+    report = run(src, out)
+    status = {f["study_id"]: (f["status"], f["reason"]) for f in report.files}
+    assert status[ARTICLE.stem] == ("ok", None)
+    assert status[ABSTRACT.stem] == ("ok", None)
+    assert status["garbage"][0] == "failed" and "binary" in status["garbage"][1]
+    assert status["empty"] == ("failed", "empty file")
+    assert status["notapdf"][0] == "failed"
+    assert status["blank"][0] == "failed"
+    assert sorted(p.name for p in (out / "records").iterdir()) == [f"{ARTICLE.stem}.json", f"{ABSTRACT.stem}.json"]
+    saved = json.loads((out / "run_report.json").read_text())
+    assert saved["totals"] == {**saved["totals"], "papers": 6, "ok": 2, "failed": 4}
+    studies = pd.read_csv(out / "studies.csv")
+    assert studies.set_index("study_id").loc[ABSTRACT.stem, "n_patients"] == 25
+
+
+def test_cli_exit_status_and_one_line_errors(tmp_path):
+    src = make_batch(tmp_path)
+    out = tmp_path / "out"
+    cli = [sys.executable, "-m", "pipeline.cli"]
+    done = subprocess.run([*cli, "run", str(src), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "failed:" in line]
+    assert len(errors) == 4 and all("Traceback" not in line for line in done.stderr.splitlines())
+    assert any(line.endswith("garbage.txt: failed: binary content in a .txt file: give the paper's text, or rename a PDF to .pdf") for line in errors)
+    ok = subprocess.run([*cli, "run", str(CORPUS), "--out", str(tmp_path / "ok")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    usage = subprocess.run([*cli, "run", str(tmp_path / "missing")], capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr.strip().startswith("error: input folder not found")
+
+
+def test_outputs_are_the_contract(tmp_path):
+    out = tmp_path / "out"
+    run(CORPUS, out)
+    studies = pd.read_csv(out / "studies.csv")
+    assert list(studies.columns[:5]) == ["study_id", "source_file", "n_patients", "n_male", "n_female"]
+    assert "n_conflicts" in studies.columns
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    assert list(outcomes.columns[:10]) == ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated",
+                                           "proportion", "ci_low", "ci_high", "status"]
+    record = json.loads((out / "records" / f"{ARTICLE.stem}.json").read_text())
+    schema_path = (out / "records" / record["$schema"]).resolve()
+    assert schema_path.name == "record.schema.json" and schema_path.exists()
