@@ -24,6 +24,7 @@ from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from pipeline.stats import CI_METHOD, proportion_ci
+from pipeline.store import atomic_write_csv
 
 DRUGS = (
     "nsaid", "methotrexate", "sulfasalazine", "other_dmard", "tnf_inhibitor", "other_biologic",
@@ -286,7 +287,8 @@ def _group_key(drug: str, outcome: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- files
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temp file in the same folder so readers never see a half-written file."""
+    """store.atomic_write_text for files a library writes itself (xlsx, png, svg): write a temp file
+    in the same folder, then os.replace, so readers never see a half-written file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
@@ -299,10 +301,6 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
@@ -453,9 +451,9 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
     excluded = excluded.reset_index(drop=True)
     files = [out_dir / name for name in
              ("pooled.csv", "meta_excluded.csv", "metafor.csv", "meta_table.xlsx")]
-    _write_csv(pooled, files[0])
-    _write_csv(excluded, files[1])
-    _write_csv(pd.DataFrame(metafor_rows, columns=METAFOR_COLUMNS), files[2])
+    atomic_write_csv(files[0], pooled)
+    atomic_write_csv(files[1], excluded)
+    atomic_write_csv(files[2], pd.DataFrame(metafor_rows, columns=METAFOR_COLUMNS))
     studies_path = out_dir / "studies.csv"
     studies = pd.read_csv(studies_path) if studies_path.exists() else pd.DataFrame()
     _write_workbook(files[3], {

@@ -256,3 +256,18 @@ def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
     for column in COMPARED:
         np.testing.assert_almost_equal(merged[column].to_numpy(), merged[f"{column}_metafor"].to_numpy(),
                                        decimal=4, err_msg=column)
+
+
+def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    done = CliRunner().invoke(app, ["meta", "--out", str(out_dir)])
+    assert done.exit_code == 0, done.output
+    assert "pooled 7 group(s)" in done.output
+    assert (out_dir / "pooled.csv").is_file()
+    empty = tmp_path_factory.mktemp("empty")
+    missing = CliRunner().invoke(app, ["meta", "--out", str(empty)])
+    assert missing.exit_code == 2
+    assert "no outcomes.csv" in missing.output
