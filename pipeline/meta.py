@@ -225,9 +225,9 @@ def pool_group(xi: np.ndarray, ni: np.ndarray, measure: str, method: str,
 def _select_rows(outcomes: pd.DataFrame, settings: MetaSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split outcomes.csv into the rows to pool and the rows left out, each with its reason."""
     df = outcomes.copy()
-    df["n_responded"] = pd.to_numeric(df["n_responded"], errors="coerce")
-    df["n_treated"] = pd.to_numeric(df["n_treated"], errors="coerce")
-    df["confidence"] = pd.to_numeric(df["confidence"], errors="coerce")
+    # Plain floats (NaN, not pd.NA) so every comparison below yields a plain boolean mask.
+    for column in ("n_responded", "n_treated", "confidence"):
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
     status = df["status"].fillna("").astype(str).str.strip().str.lower()
 
     reasons = pd.Series("", index=df.index, dtype=object)
