@@ -5,50 +5,65 @@ listed in the record so the curator looks at them.
 """
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 from .numbers import counts_for_percent
 from .records import Figure, OutcomeRow
 
 PENALTY = 0.25
 
 
-def _v(figures: dict[str, Figure], name: str):
-    f = figures.get(name)
-    return f.value if f is not None else None
-
-
-def run_checks(figures: dict[str, Figure], outcomes: list[OutcomeRow], percents: list[tuple[str, int, float]] = ()) -> list[dict]:
-    """`percents` are (field, count, stated percent) triples the rules saw printed together."""
+def value_checks(values: dict[str, Any], responses: Iterable[tuple[str, str, Any, Any]] = ()) -> list[dict]:
+    """Figure values -> the arithmetic checks between them. `values` maps a field to its value (None
+    when not stated); `responses` are (drug, outcome, responded, treated). Plain values, so the
+    extraction (Figure objects) and `validate` (a curator's record) apply the same arithmetic."""
     checks = []
 
     def check(name: str, ok: bool, message: str, fields: list[str]):
         checks.append({"check": name, "ok": ok, "message": message, "fields": fields})
-        if not ok:
-            for f in fields:
-                if f in figures:
-                    figures[f].confidence = max(0.0, figures[f].confidence - PENALTY)
 
-    n, m, f = _v(figures, "n_patients"), _v(figures, "n_male"), _v(figures, "n_female")
+    n, m, f = values.get("n_patients"), values.get("n_male"), values.get("n_female")
     if None not in (n, m, f):
         check("sex_sum", m + f == n, f"n_male + n_female = {m} + {f} = {m + f}; n_patients = {n}",
               ["n_male", "n_female", "n_patients"])
-    u, mu = _v(figures, "n_unifocal"), _v(figures, "n_multifocal")
+    u, mu = values.get("n_unifocal"), values.get("n_multifocal")
     if n is not None and u is not None and mu is not None:
         check("focality_sum", u + mu == n, f"n_unifocal + n_multifocal = {u} + {mu} = {u + mu}; n_patients = {n}",
               ["n_unifocal", "n_multifocal", "n_patients"])
-    for name in list(figures):
+    for name, value in values.items():
         if name.startswith(("n_", "site_")) and name != "n_patients" and n is not None:
-            if figures[name].value is not None and figures[name].value > n:
-                check("count_within_cohort", False, f"{name} = {figures[name].value} exceeds n_patients = {n}", [name])
-    for row in outcomes:
-        if row.n_responded and row.n_treated and row.n_responded.value is not None and row.n_treated.value is not None:
-            ok = row.n_responded.value <= row.n_treated.value
-            checks.append({"check": "responders_within_treated", "ok": ok,
-                           "message": f"{row.drug}/{row.outcome}: {row.n_responded.value} responded of {row.n_treated.value} treated",
-                           "fields": [f"outcomes.{row.drug}.{row.outcome}"]})
-            if not ok:
-                row.n_responded.confidence = max(0.0, row.n_responded.confidence - PENALTY)
+            if value is not None and value > n:
+                check("count_within_cohort", False, f"{name} = {value} exceeds n_patients = {n}", [name])
+    for drug, outcome, responded, treated in responses:
+        if responded is not None and treated is not None:
+            check("responders_within_treated", responded <= treated,
+                  f"{drug}/{outcome}: {responded} responded of {treated} treated", [f"outcomes.{drug}.{outcome}"])
+    return checks
+
+
+def run_checks(figures: dict[str, Figure], outcomes: list[OutcomeRow], percents: list[tuple[str, int, float]] = ()) -> list[dict]:
+    """`percents` are (field, count, stated percent) triples the rules saw printed together."""
+    rows = {f"outcomes.{row.drug}.{row.outcome}": row for row in outcomes}
+
+    def penalise(fields: list[str]):
+        for name in fields:
+            if name in figures:
+                figures[name].confidence = max(0.0, figures[name].confidence - PENALTY)
+            elif name in rows and rows[name].n_responded:
+                rows[name].n_responded.confidence = max(0.0, rows[name].n_responded.confidence - PENALTY)
+
+    checks = value_checks(
+        {name: fig.value for name, fig in figures.items()},
+        [(row.drug, row.outcome, row.n_responded.value if row.n_responded else None,
+          row.n_treated.value if row.n_treated else None) for row in outcomes])
+    n = figures["n_patients"].value if "n_patients" in figures else None
     for field, count, pct in percents:
         if n:
             ok = count in counts_for_percent(pct, n, slack=1.0)
-            check("percent_matches_count", ok, f"{field}: {count} of {n} is {100 * count / n:.1f}%, printed {pct}%", [field])
+            checks.append({"check": "percent_matches_count", "ok": ok,
+                           "message": f"{field}: {count} of {n} is {100 * count / n:.1f}%, printed {pct}%",
+                           "fields": [field]})
+    for c in checks:
+        if not c["ok"]:
+            penalise(c["fields"])
     return checks

@@ -85,11 +85,17 @@ def run(
 def validate(
     paths: list[Path] = typer.Argument(None, help="Record files or folders of them (default: outputs/records)."),
 ):
-    """Check records against the schema; print each error with file, line, column and JSON path.
+    """Check records against the schema and their arithmetic; print each problem with file, line,
+    column, JSON path and what is wrong.
 
-    Exit status: 0 all records valid, 1 some are not, 2 usage error.
+    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), and failed
+    arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort, responders
+    <= treated) involving a curated figure. A failed check among machine figures only, or on a
+    curated figure that carries a note, is a warning.
 
-    Example: crmo-extract validate outputs/records
+    Exit status: 0 no errors (warnings allowed), 1 some errors, 2 usage error.
+
+    Example: crmo-extract validate outputs/records/003_c2fd9f538eddb657.json
     """
     from .validate import validate_paths
 
@@ -100,14 +106,24 @@ def validate(
     issues, n_files = validate_paths(paths)
     for issue in issues:
         typer.echo(str(issue))
-    bad = len({i.file for i in issues})
-    typer.echo(f"{n_files - bad} of {n_files} records valid" + (f", {len(issues)} errors" if issues else ""), err=True)
-    raise typer.Exit(1 if issues else 0)
+    errors = [i for i in issues if i.severity == "error"]
+    bad = len({i.file for i in errors})
+    summary = f"{n_files - bad} of {n_files} records valid"
+    if issues:
+        summary += f", {len(errors)} errors, {len(issues) - len(errors)} warnings"
+    typer.echo(summary, err=True)
+    raise typer.Exit(1 if errors else 0)
 
 
 @app.command()
 def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/.")):
     """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting.
+
+    Use it after curating: curated figures always go into the tables, rejected ones never, the
+    others when their confidence is at least 0.5. A record that fails validation (invalid JSON,
+    schema errors) is left out of the tables and named on stderr.
+
+    Exit status: 0 tables written (even with records left out), 2 usage error.
 
     Example: crmo-extract merge --out outputs
     """
@@ -115,7 +131,10 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
 
     if not (out / "records").is_dir():
         _fail(f"no records folder in {out}", "run `crmo-extract run` first")
-    studies, outcomes = write_tables(out)
+    skipped: list = []
+    studies, outcomes = write_tables(out, skipped)
+    for path, reason in skipped:
+        typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
 
 
@@ -141,28 +160,46 @@ def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output f
 
 @app.command()
 def evaluate(
-    gold_dir: Path = typer.Argument(..., help="Folder of papers (*.txt, *.pdf) with NAME.gold.json annotations."),
+    gold_dir: Path = typer.Argument(..., help="Folder of papers (*.txt, *.pdf) with NAME.gold.json annotations, "
+                                              "or a folder of curated records."),
     out: Path = typer.Option(Path("outputs/evaluation"), "--out", "-o", help="Where to write the records and the scores."),
+    papers: Optional[Path] = typer.Option(None, "--papers", help="With curated records as gold: the folder of their papers "
+                                                                "(default: the folder of their source_file)."),
 ):
     """Extract the papers in GOLD_DIR and score the figures against their hand annotations.
 
     Prints per-field precision, recall and F1, then every miss; writes OUT/evaluation.json.
-    The annotation format is described in ../shared/dev/README.md.
+    The annotation format is described in ../shared/dev/README.md. GOLD_DIR may instead hold
+    curated records (NAME.json): their usable figures (curated always, rejected never) are the
+    gold, and the papers they came from are extracted afresh into OUT.
 
     Example: crmo-extract evaluate ../shared/dev --out outputs/dev
+    Example: crmo-extract evaluate curated/records --papers corpus --out outputs/eval-curated
     """
     import dataclasses
     import json
 
-    from .evaluate import evaluate_dir, format_report
+    from .curate import common_folder
+    from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
     from .runner import run as run_batch
     from .store import atomic_write_json
+    from .validate import validate_paths
 
     if not gold_dir.is_dir():
-        _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files")
-    if not list(gold_dir.glob("*.gold.json")):
-        _fail(f"no *.gold.json files in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
-    run_batch(gold_dir, out)
+        _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files, or of curated records")
+    papers_dir = gold_dir
+    if holds_records(gold_dir):
+        errors = [i for i in validate_paths([gold_dir])[0] if i.severity == "error"]
+        if errors:
+            _fail(f"gold record fails validation: {errors[0]}", f"fix it first: crmo-extract validate {gold_dir}")
+        if (out / "records").resolve() == gold_dir.resolve():
+            _fail(f"--out {out} holds the gold records", "give another --out: a run there would merge into them")
+        papers_dir = papers or common_folder([gold.get("source") for _, gold in gold_annotations(gold_dir)])
+        if papers_dir is None or not papers_dir.is_dir():
+            _fail(f"cannot find the papers of the records in {gold_dir}", "give --papers FOLDER")
+    elif not list(gold_dir.glob("*.gold.json")):
+        _fail(f"no *.gold.json files or records in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
+    run_batch(papers_dir, out)
     ev = evaluate_dir(gold_dir, out / "records")
     typer.echo(format_report(ev))
     atomic_write_json(out / "evaluation.json", {
@@ -171,6 +208,52 @@ def evaluate(
         "total": {**dataclasses.asdict(ev.total), "f1": ev.total.f1},
         "misses": ev.misses,
     })
+
+
+@app.command()
+def compare(
+    dir_a: Path = typer.Argument(..., help="Curator A's records (a records/ folder)."),
+    dir_b: Path = typer.Argument(..., help="Curator B's records."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the disagreements to this CSV file."),
+):
+    """List, field by field, where two curators' record sets disagree (dual extraction).
+
+    Two figures agree when they put the same value in the tables (curated always, rejected never,
+    others when confident). Outcome figures are matched by drug and outcome
+    (outcomes.<drug>.<outcome>.<n_responded|n_treated>); a study only one set has is listed as
+    field (record). The CSV has columns study_id, field, value_a, value_b, status_a, status_b.
+
+    Exit status: 0 the sets agree, 1 they disagree, 2 usage error (a folder missing, empty, or
+    holding a record that fails validation).
+
+    Example: crmo-extract compare curator_a/records curator_b/records --csv disagreements.csv
+    """
+    import dataclasses
+
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from .compare import COLUMNS, RecordSetError, compare_sets, read_record_set
+    from .store import atomic_write_csv
+
+    try:
+        found = compare_sets(read_record_set(dir_a), read_record_set(dir_b))
+    except RecordSetError as exc:
+        _fail(str(exc), "give two folders of valid records; `crmo-extract validate FOLDER` shows what is wrong")
+    if csv is not None:
+        # object dtype: counts stay 8, not 8.0, beside empty cells
+        atomic_write_csv(csv, pd.DataFrame([dataclasses.asdict(d) for d in found], columns=COLUMNS, dtype=object))
+    if not found:
+        typer.echo(f"the record sets agree: {dir_a} and {dir_b}")
+        raise typer.Exit(0)
+    table = Table(title=f"{len(found)} disagreements between A = {dir_a} and B = {dir_b}")
+    for column in ("study", "field", "value A", "value B", "status A", "status B"):
+        table.add_column(column, overflow="fold")
+    for d in found:
+        table.add_row(*("" if v is None else str(v) for v in dataclasses.astuple(d)))
+    Console().print(table)
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Records vs hand annotations -> per-field precision, recall, F1 and every miss.
 
-Gold files follow `../shared/dev/README.md`: scalar counts, described statistics as
+Gold is a folder of NAME.gold.json files, or a folder of curated records (see
+`curate.record_to_gold`). Gold files follow `../shared/dev/README.md`: scalar counts, described statistics as
 {stat, value, min, max, unit}, sites as {bone: n}, treatments as a list. A figure is counted as
 the tables would use it (curated first, candidates below the confidence threshold left out). A
 wrong value is both a false positive and a false negative; a gold null with a predicted value is a
@@ -13,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .curate import record_to_gold
 from .fields import DESCRIBED_STATS, SITE_PREFIX
 from .tables import usable
 
@@ -120,6 +122,9 @@ def compare(study: str, predicted: dict, gold: dict, ev: Evaluation) -> None:
             p = next((v for v in options if _same(v, g)), options[0] if options else None)
         else:
             p = predicted.get(key)
+            if p is None and key.endswith(":n_treated"):
+                # The treated count of a drug holds for each of its outcomes.
+                p = predicted.get(f"treat:{key.split(':')[1]}:None:n_treated")
         if g is None and p is None:
             continue
         if g is not None and p is not None and _same(p, g):
@@ -137,20 +142,42 @@ def compare(study: str, predicted: dict, gold: dict, ev: Evaluation) -> None:
             continue
         if key.startswith("treat:"):
             drug, _, count = key.split(":")[1:]
-            if f"treat:{drug}:*:{count}" in gold:
+            if f"treat:{drug}:*:{count}" in gold or any(k.startswith(f"treat:{drug}:") and k.endswith(count) for k in gold):
                 continue
         if key.startswith((SITE_PREFIX, "treat:")):
             ev.per_field[_family(key)].fp += 1
             ev.misses.append({"study": study, "field": key, "gold": None, "predicted": p})
 
 
+def holds_records(gold_dir: Path) -> bool:
+    """Is `gold_dir` a folder of curated records (NAME.json with a "figures" key) rather than annotations?"""
+    if any(Path(gold_dir).glob("*.gold.json")):
+        return False
+    for path in Path(gold_dir).glob("*.json"):
+        try:
+            return "figures" in json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError):
+            continue
+    return False
+
+
+def gold_annotations(gold_dir: Path) -> list[tuple[str, dict]]:
+    """(study, gold) pairs: NAME.gold.json annotations, or curated records turned into the same
+    format by curate.record_to_gold, so curated records can serve as gold."""
+    gold_dir = Path(gold_dir)
+    if holds_records(gold_dir):
+        return [(path.stem, record_to_gold(json.loads(path.read_text("utf-8"))))
+                for path in sorted(gold_dir.glob("*.json"))]
+    return [(path.name[: -len(".gold.json")], json.loads(path.read_text("utf-8")))
+            for path in sorted(gold_dir.glob("*.gold.json"))]
+
+
 def evaluate_dir(gold_dir: Path, records_dir: Path) -> Evaluation:
     ev = Evaluation()
-    for gold_path in sorted(Path(gold_dir).glob("*.gold.json")):
-        study = gold_path.name[: -len(".gold.json")]
+    for study, gold in gold_annotations(gold_dir):
         record_path = Path(records_dir) / f"{study}.json"
         predicted = record_to_facts(json.loads(record_path.read_text("utf-8"))) if record_path.exists() else {}
-        compare(study, predicted, gold_to_facts(json.loads(gold_path.read_text("utf-8"))), ev)
+        compare(study, predicted, gold_to_facts(gold), ev)
     return ev
 
 

@@ -444,7 +444,7 @@ def _dedupe(evidence):
     return out
 
 
-def extract(paper: Paper) -> dict[str, Figure]:
+def extract(paper: Paper) -> tuple[dict[str, Figure], Context]:
     """All rules over the paper, resolved to one figure per field, then derived figures."""
     ctx = Context()
     candidates = list(cohort_size(paper, ctx))
@@ -460,7 +460,7 @@ def extract(paper: Paper) -> dict[str, Figure]:
     figures = resolve(paper, [c for c in candidates if c.field not in DESCRIBED_STATS])
     figures.update(resolve_described(paper, stats))
     _derive_sex_complement(figures)
-    return figures
+    return figures, ctx
 
 
 def _compatible(a: tuple, b: tuple) -> bool:
@@ -521,4 +521,7 @@ def _derive_sex_complement(figures: dict[str, Figure]) -> None:
 
 def extract_all(paper: Paper):
     """(figures, outcome rows, printed percentages) for the paper; the runner's one call."""
-    return extract(paper), [], []
+    from .outcomes import extract_outcomes
+
+    figures, ctx = extract(paper)
+    return figures, extract_outcomes(paper, ctx), []

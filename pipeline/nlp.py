@@ -16,11 +16,21 @@ from . import vocab
 
 @Language.factory("crmo_vocabulary", default_config={"overwrite_ents": True})
 def make_vocabulary_ruler(nlp: Language, name: str, overwrite_ents: bool):
-    ruler = nlp.add_pipe("entity_ruler", name=f"{name}_ruler", config={"phrase_matcher_attr": "LOWER",
-                                                                      "overwrite_ents": overwrite_ents})
-    ruler.add_patterns([{"label": t.label, "pattern": t.text, "id": t.key} for t in vocab.terms()])
+    ruler = nlp.add_pipe("entity_ruler", name=f"{name}_ruler", config={"overwrite_ents": overwrite_ents})
+    ruler.add_patterns([{"label": t.label, "pattern": _token_pattern(nlp, t.text), "id": t.key} for t in vocab.terms()])
     # The ruler was added to the pipeline by add_pipe above; this component only needed to build it.
     return lambda doc: doc
+
+
+def _token_pattern(nlp: Language, term: str) -> list[dict]:
+    """Token pattern for a multi-word term that lets a line break or double space fall between
+    its words ("anti-tumor necrosis\nfactor"), which a phrase pattern would not match."""
+    pattern: list[dict] = []
+    for i, token in enumerate(nlp.make_doc(term)):
+        if i:
+            pattern.append({"IS_SPACE": True, "OP": "*"})
+        pattern.append({"LOWER": token.lower_})
+    return pattern
 
 
 @lru_cache(maxsize=1)

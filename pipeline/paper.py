@@ -112,6 +112,10 @@ def document_to_paper(document: Document) -> Paper:
                 if text.strip():
                     s, e = a + sent.start_char + s0, a + sent.start_char + e0
                     paper.sentences.append(Sentence(s, e, text, name, False, classify(text, name), span))
+    # Table rows get spaCy docs too, for their drug and site entities.
+    rows = [s for s in paper.sentences if s.table]
+    for row, doc in zip(rows, nlp.pipe(r.text for r in rows)):
+        row.doc = doc[:]
     paper.sentences.sort(key=lambda s: s.start)
     return paper
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 from . import __version__
 from .checks import run_checks
+from .curate import merge_with_file, write_merged
 from .extract import extract_all
 from .paper import document_to_paper
 from .read import SUFFIXES, ReadError, read_document
@@ -32,6 +33,7 @@ class Result:
     seconds: float = 0.0
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
+    curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
 
 
 def list_papers(input_dir: Path) -> list[Path]:
@@ -80,13 +82,18 @@ class RunReport:
 
 
 def write_result(out_dir: Path, result: Result) -> None:
+    """Write the record, merged with the one on disk: a curator's figures are never overwritten, and
+    a file that fails validation after a hand edit is left byte for byte (see pipeline/curate.py)."""
     if result.record is None:
         return
     path = Path(out_dir) / "records" / f"{result.study_id}.json"
     result.record["$schema"] = schema_ref_for(path)
-    if result.kept_text is not None:
+    merged = merge_with_file(path, result.record)
+    # The kept text goes with the record: a kept record's evidence points into the old text.
+    if result.kept_text is not None and merged.record is not None:
         atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text)
-    atomic_write_json(path, result.record)
+    write_merged(path, merged)
+    result.curation = merged.report()
 
 
 def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], None] | None = None) -> RunReport:
@@ -99,7 +106,7 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
         result = process_file(path)
         write_result(out_dir, result)
         report.files.append({"file": result.file, "study_id": result.study_id, "status": result.status,
-                             "reason": result.reason, "seconds": result.seconds})
+                             "reason": result.reason, "seconds": result.seconds, **result.curation})
         if on_result:
             on_result(result, i, len(papers))
     write_tables(out_dir)

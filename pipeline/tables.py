@@ -13,6 +13,7 @@ import pandas as pd
 
 from .fields import OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
 from .stats import proportion_ci
+from .validate import record_issues
 
 # Below this confidence a figure is a candidate for the curator, not a table value.
 TABLE_CONFIDENCE = 0.5
@@ -30,12 +31,23 @@ def usable(figure: dict | None) -> bool:
     return figure.get("confidence", 0) >= TABLE_CONFIDENCE
 
 
-def iter_records(records_dir: Path) -> Iterator[tuple[Path, dict]]:
+def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None) -> Iterator[tuple[Path, dict]]:
+    """Valid records under `records_dir`. A broken hand edit (invalid JSON, schema errors) must not
+    stop the tables nor put "eight" in a count column: it is left out, and added to `skipped` with
+    the reason (`validate` gives the details)."""
     for path in sorted(Path(records_dir).glob("*.json")):
         try:
-            yield path, json.loads(path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue  # reported by `validate`; a broken hand edit must not stop the tables
+            record = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            reason = f"not valid JSON: {exc}"
+        else:
+            issues = record_issues(record, path.name)
+            if not issues:
+                yield path, record
+                continue
+            reason = f"fails the schema: {issues[0].path}: {issues[0].message}"
+        if skipped is not None:
+            skipped.append((path, reason))
 
 
 def study_row(record: dict) -> dict:
@@ -50,6 +62,11 @@ def study_row(record: dict) -> dict:
     return row
 
 
+def _confidence(figure: dict) -> float:
+    # A figure a curator added may have no confidence: a person's value counts as certain.
+    return figure.get("confidence", 1.0 if figure.get("status") == "curated" else 0.0)
+
+
 def outcome_rows(record: dict) -> Iterator[dict]:
     for o in record.get("outcomes", []):
         resp, treat = o.get("n_responded"), o.get("n_treated")
@@ -60,7 +77,7 @@ def outcome_rows(record: dict) -> Iterator[dict]:
         status = next((s for s in ("rejected", "conflict", "curated", "derived") if s in statuses), "extracted")
         row = {"study_id": record["study_id"], "drug": o["drug"], "agent": o.get("agent"), "outcome": o["outcome"],
                "n_responded": x, "n_treated": n, "proportion": None, "ci_low": None, "ci_high": None,
-               "status": status, "confidence": round(min((f.get("confidence", 0) for f in figs), default=0), 3)}
+               "status": status, "confidence": round(min((_confidence(f) for f in figs), default=0), 3)}
         if x is not None and n and 0 <= x <= n:
             row["proportion"], row["ci_low"], row["ci_high"] = (round(v, 4) for v in proportion_ci(x, n))
         yield row
@@ -80,11 +97,12 @@ def build_tables(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return study_frame, outcome_frame
 
 
-def write_tables(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`skipped` collects the record files left out (see iter_records)."""
     from .store import atomic_write_csv
 
     out_dir = Path(out_dir)
-    studies, outcomes = build_tables(rec for _, rec in iter_records(out_dir / "records"))
+    studies, outcomes = build_tables(rec for _, rec in iter_records(out_dir / "records", skipped))
     atomic_write_csv(out_dir / "studies.csv", studies)
     atomic_write_csv(out_dir / "outcomes.csv", outcomes)
     return studies, outcomes

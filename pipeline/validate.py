@@ -1,4 +1,5 @@
-"""Records -> validation issues: schema errors as data (file, JSON path, line, column, message).
+"""Records -> validation issues: schema errors and failed arithmetic checks as data (file, JSON
+path, line, column, message).
 
 Errors are collected, not raised one at a time, and worded for a person: "n_male: expected an
 integer, got 'eight'" rather than a schema dump.
@@ -22,10 +23,12 @@ class Issue:
     message: str
     line: int | None = None
     column: int | None = None
+    severity: str = "error"  # error | warning (a warning does not make `validate` fail)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {self.path}: {prefix}{self.message}"
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +84,64 @@ def record_issues(record: dict, file: str = "<record>", source: str | None = Non
     return issues
 
 
+_CHECK_WORDS = {
+    "sex_sum": "male + female does not add up to the cohort",
+    "focality_sum": "unifocal + multifocal does not add up to the cohort",
+    "count_within_cohort": "a count is larger than the cohort",
+    "responders_within_treated": "more responders than treated",
+}
+
+
+def _plain_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def consistency_issues(record: dict, file: str = "<record>", source: str | None = None) -> list[Issue]:
+    """The arithmetic checks (pipeline.checks.value_checks, the same the extraction runs) on the
+    figures the record puts in the tables. A failure involving a curated figure is an error (most
+    likely a typo) unless the curator left a note on it (the paper's own figures disagree); one
+    among machine figures only is a warning: it is already listed under the record's checks."""
+    from .checks import value_checks
+    from .tables import usable
+
+    if not isinstance(record, dict):
+        return []  # the schema error says it is not a record
+
+    def table_value(fig):
+        return fig["value"] if isinstance(fig, dict) and usable(fig) and _plain_number(fig.get("value")) else None
+
+    places: dict[str, list[tuple[list, dict]]] = {}  # check field -> (JSON path, figure) of each figure
+    values = {}
+    figures = record.get("figures")
+    for name, fig in (figures.items() if isinstance(figures, dict) else ()):
+        if table_value(fig) is not None:
+            values[name] = fig["value"]
+            places[name] = [(["figures", name, "value"], fig)]
+    responses = []
+    outcomes = record.get("outcomes")
+    for i, row in enumerate(outcomes if isinstance(outcomes, list) else ()):
+        if not isinstance(row, dict):
+            continue
+        responses.append((row.get("drug"), row.get("outcome"),
+                          table_value(row.get("n_responded")), table_value(row.get("n_treated"))))
+        places[f"outcomes.{row.get('drug')}.{row.get('outcome')}"] = [
+            (["outcomes", i, key, "value"], row[key]) for key in ("n_responded", "n_treated") if table_value(row.get(key)) is not None]
+    issues = []
+    for check in value_checks(values, responses):
+        if check["ok"]:
+            continue
+        involved = [place for name in check["fields"] for place in places.get(name, [])]
+        curated = [(parts, fig) for parts, fig in involved if fig.get("status") == "curated"]
+        error = bool(curated) and not any(fig.get("note") for _, fig in curated)
+        parts = (curated or involved)[0][0] if involved else []
+        line, col = _locate(source, parts) if source else (None, None)
+        words = _CHECK_WORDS.get(check["check"], check["check"])
+        hint = " (correct the value, or add a note if the paper's own figures disagree)" if error else ""
+        issues.append(Issue(file, _json_path(parts), f"{words}: {check['message']}{hint}", line, col,
+                            "error" if error else "warning"))
+    return issues
+
+
 def _locate(source: str, path: list) -> tuple[int | None, int | None]:
     """Line and column of the value at `path` in the JSON text (1-based), found by walking it."""
     from .jsonpos import position
@@ -93,7 +154,8 @@ def _locate(source: str, path: list) -> tuple[int | None, int | None]:
 
 
 def validate_paths(paths) -> tuple[list[Issue], int]:
-    """Issues for every record file under `paths` (files or folders), and how many files were read."""
+    """Issues (schema and arithmetic) for every record file under `paths` (files or folders), and how
+    many files were read."""
     files = []
     for p in map(Path, paths):
         files += sorted(p.glob("*.json")) if p.is_dir() else [p]
@@ -109,4 +171,5 @@ def validate_paths(paths) -> tuple[list[Issue], int]:
             issues.append(Issue(str(f), "$", f"cannot read: {exc}"))
             continue
         issues += record_issues(record, str(f), source)
+        issues += consistency_issues(record, str(f), source)
     return issues, len(files)

@@ -1,0 +1,103 @@
+"""Every figure the two seed papers state about their own cohort, read off the papers by hand."""
+import pytest
+
+from .conftest import ABSTRACT, ARTICLE
+
+
+def figures(record):
+    return {k: v["value"] for k, v in record["figures"].items()}
+
+
+def outcomes(record):
+    return {(o["drug"], o["outcome"]): (o["n_responded"] and o["n_responded"]["value"],
+                                        o["n_treated"] and o["n_treated"]["value"]) for o in record["outcomes"]}
+
+
+def test_article_figures(seed_records):
+    f = figures(seed_records[ARTICLE.stem])
+    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_multifocal", "n_relapse",
+                                  "mean_lesions_per_patient")} == {
+        "n_patients": 15, "n_male": 8, "n_female": 7, "n_multifocal": 15, "n_relapse": 4, "mean_lesions_per_patient": 6}
+    assert [f.get(f"age_onset_{p}") for p in ("stat", "value", "min", "max", "unit")] == ["median", 9.0, 0.6, 15.0, "years"]
+    assert [f.get(f"diagnostic_delay_{p}") for p in ("stat", "value", "min", "max", "unit")] == ["median", 23, 1.5, 68, "months"]
+    assert [f.get(f"followup_{p}") for p in ("value", "min", "max", "unit")] == [5.0, 1.0, 9.5, "years"]
+    sites = {k[5:]: v for k, v in f.items() if k.startswith("site_")}
+    assert sites == {"vertebra": 10, "femur": 10, "pelvis": 6, "tibia": 6, "humerus": 5, "sternum": 4, "clavicle": 4,
+                     "radius": 2, "ulna": 2, "mandible": 1, "talus": 1, "calcaneus": 1}
+
+
+def test_sacroiliitis_is_not_a_bone_site(seed_records):
+    assert not any("sacro" in k for k in seed_records[ARTICLE.stem]["figures"])
+
+
+def test_article_age_at_diagnosis_conflict_prefers_table(seed_records):
+    rec = seed_records[ARTICLE.stem]["figures"]
+    value = rec["age_diagnosis_value"]
+    assert (value["value"], value["status"]) == (10.5, "conflict")
+    assert [a["value"] for a in value["alternatives"]] == [9.0]
+    quotes = [e["quote"] for e in value["evidence"]]
+    assert any("10.5 (3.0-16.5)" in q for q in quotes) and any("9.0 years (range: 0.6-15.0)" in q for q in quotes)
+    assert (rec["age_diagnosis_min"]["value"], rec["age_diagnosis_max"]["value"]) == (3.0, 16.5)
+    assert seed_records[ARTICLE.stem]["figures"]["n_patients"]["status"] == "extracted"
+
+
+def test_article_treatment_responses(seed_records):
+    o = outcomes(seed_records[ARTICLE.stem])
+    assert o[("any", "clinical")] == (12, 15)
+    assert o[("nsaid", "clinical")] == (1, 15)
+    assert o[("methotrexate", "clinical")] == (3, 12)
+    assert o[("tnf_inhibitor", "clinical")] == (7, 8)
+    assert o[("bisphosphonate", "clinical")] == (1, 3)
+    assert o[("sulfasalazine", None)] == (None, 1)
+
+
+def test_other_cohorts_figures_are_absent(seed_records):
+    """The Discussion's French cohort (178 patients, F/M 2/1, 9.8 and 16.4 years, 17.3 months) and
+    Roderick et al.'s 11 pamidronate patients never fill this study's fields."""
+    rec = seed_records[ARTICLE.stem]
+    values = set()
+    for fig in rec["figures"].values():
+        values.add(fig["value"])
+        values.update(a["value"] for a in fig.get("alternatives", []))
+    for o in rec["outcomes"]:
+        values.update(o[k]["value"] for k in ("n_responded", "n_treated") if o[k])
+    assert values.isdisjoint({178, 9.8, 16.4, 17.3, 11, 60})
+    assert rec["figures"]["n_female"]["value"] == 7  # not the French female predominance
+
+
+def test_abstract_figures(seed_records):
+    f = figures(seed_records[ABSTRACT.stem])
+    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_unifocal", "mean_lesions_per_patient")} == {
+        "n_patients": 25, "n_male": 9, "n_female": 16, "n_unifocal": 14, "mean_lesions_per_patient": 1.6}
+    assert {k[5:]: v for k, v in f.items() if k.startswith("site_")} == {"tibia": 8, "femur": 7, "clavicle": 7, "fibula": 4}
+
+
+def test_abstract_unifocal_count_is_derived_from_percentage_with_both_statements(seed_records):
+    fig = seed_records[ABSTRACT.stem]["figures"]["n_unifocal"]
+    assert fig["status"] == "derived"
+    quotes = [e["quote"] for e in fig["evidence"]]
+    assert quotes[0] == "56% of the patients had unifocal" and quotes[1].startswith("twenty-five chil-")
+
+
+def test_abstract_treatment_table_and_prose(seed_records):
+    o = outcomes(seed_records[ABSTRACT.stem])
+    assert o[("methotrexate", "clinical")] == (3, 18)
+    assert o[("methotrexate", "mri")] == (4, 9)
+    assert o[("tnf_inhibitor", "clinical")] == (18, 31)
+    assert o[("tnf_inhibitor", "mri")] == (11, 13)
+    assert o[("nsaid", "clinical")] == (7, 25)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("twenty-five", 25), ("Forty six", 46), ("1,6", 1.6), ("407,000", 407000), ("8", 8),
+])
+def test_numbers_as_papers_print_them(text, expected):
+    from pipeline.numbers import parse_number
+    assert parse_number(text) == expected
+
+
+def test_line_end_hyphen_joined_but_compounds_kept():
+    from pipeline.text import normalise
+    n = normalise("charac-\nterized by non-\nbacterial TNF-\na follow-\nup")
+    assert n.text == "characterized by non-bacterial TNF-a follow-up"
+    assert n.span(0, len("characterized")) == (0, len("charac-\nterized"))
