@@ -50,13 +50,15 @@ def run(
     """Extract every paper in INPUT_DIR and write records, tables and a run report to OUT.
 
     Writes OUT/records/<study_id>.json (one per paper, valid against schemas/record.schema.json),
-    OUT/studies.csv, OUT/outcomes.csv and OUT/run_report.json. A paper that cannot be read is
-    reported on stderr and in the run report; the others are still written.
+    OUT/studies.csv, OUT/outcomes.csv and OUT/run_report.json, then pools outcomes.csv as
+    `crmo-extract meta` does. A paper that cannot be read is reported on stderr and in the run
+    report; the others are still written.
 
     Exit status: 0 all papers succeeded, 1 some failed, 2 usage error.
 
     Example: crmo-extract run corpus --out outputs
     """
+    from .meta import run_meta
     from .runner import list_papers, run as run_batch
 
     if not input_dir.is_dir():
@@ -74,6 +76,8 @@ def run(
     report = run_batch(input_dir, out, on_result=on_result)
     t = report.totals
     typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed, in {t['seconds']:.1f} s; outputs in {out}/")
+    if (out / "outcomes.csv").is_file():
+        typer.echo(f"meta-analysis: {run_meta(out).message}")
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -132,6 +136,26 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
     for path, reason in skipped:
         typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
+
+
+@app.command()
+def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding outcomes.csv.")):
+    """Pool OUT/outcomes.csv per drug class x outcome into a random-effects meta-analysis.
+
+    For every group with two or more studies, writes four rows to OUT/pooled.csv (logit PLO and
+    Freeman-Tukey PFT, each with DerSimonian-Laird and REML tau^2): pooled proportion, 95% CI and
+    prediction interval, tau^2, I^2 and Q, as R's metafor computes them. Also writes
+    forest_<drug>_<outcome>.png/.svg, meta_excluded.csv (conflict and low-confidence rows left
+    out, with the reason), metafor.csv (the counts, for tests/r/pool.R) and meta_table.xlsx.
+
+    Example: crmo-extract meta --out outputs
+    """
+    from .meta import run_meta
+
+    if not (out / "outcomes.csv").is_file():
+        _fail(f"no outcomes.csv in {out}", "run `crmo-extract run` or `crmo-extract merge` first")
+    result = run_meta(out)
+    typer.echo(f"{result.message}; outputs in {out}/")
 
 
 @app.command()

@@ -1,0 +1,472 @@
+"""Random-effects pooling of per-study response proportions (the meta-analysis table).
+
+Every number in pooled.csv is meant to equal what R's metafor 3.8 prints for
+`rma(measure=..., xi, ni, method=...)` followed by `predict(..., transf=...)`, so a reviewer
+can re-run tests/r/pool.R on metafor.csv and get the same rows. That is why the zero-cell
+correction, the PFT back-transform, the I² definition and the prediction interval below follow
+metafor's defaults rather than a textbook variant.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import optimize, special, stats
+from statsmodels.stats.meta_analysis import combine_effects
+
+from pipeline.stats import CI_METHOD, proportion_ci
+from pipeline.store import atomic_write_csv
+
+DRUGS = (
+    "nsaid", "methotrexate", "sulfasalazine", "other_dmard", "tnf_inhibitor", "other_biologic",
+    "bisphosphonate", "corticosteroid", "antibiotic", "combination", "any",
+)
+OUTCOMES = ("clinical", "mri")
+MEASURES = ("PLO", "PFT")
+METHODS = ("DL", "REML")
+POOLED_COLUMNS = [
+    "drug", "outcome", "measure", "method", "k", "n_total",
+    "pooled", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q",
+]
+EXCLUDED_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated",
+                    "status", "confidence", "reason"]
+METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni"]
+MEASURE_LABELS = {"PLO": "logit", "PFT": "Freeman-Tukey double arcsine"}
+DRUG_LABELS = {
+    "nsaid": "NSAID", "methotrexate": "Methotrexate", "sulfasalazine": "Sulfasalazine",
+    "other_dmard": "Other DMARD", "tnf_inhibitor": "TNF inhibitor", "other_biologic": "Other biologic",
+    "bisphosphonate": "Bisphosphonate", "corticosteroid": "Corticosteroid", "antibiotic": "Antibiotic",
+    "combination": "Combination", "any": "Any treatment",
+}
+
+
+@dataclass(frozen=True)
+class MetaSettings:
+    """Knobs of the pooling step; build from a config dict with `MetaSettings.from_dict`."""
+
+    min_confidence: float = 0.5
+    level: float = 0.95
+    forest_measure: str = "PLO"
+    forest_method: str = "REML"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must lie in 0..1, got {self.min_confidence}")
+        if not 0.0 < self.level < 1.0:
+            raise ValueError(f"level must lie strictly between 0 and 1, got {self.level}")
+        if self.forest_measure not in MEASURES:
+            raise ValueError(f"forest_measure must be one of {MEASURES}, got {self.forest_measure!r}")
+        if self.forest_method not in METHODS:
+            raise ValueError(f"forest_method must be one of {METHODS}, got {self.forest_method!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> MetaSettings:
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = [key for key in values if key not in valid]
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(str(key), valid, n=1)
+                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"unknown meta setting(s): {', '.join(hints)}; valid keys are: {', '.join(valid)}"
+            )
+        return cls(**values)
+
+
+@dataclass
+class MetaResult:
+    pooled: pd.DataFrame
+    excluded: pd.DataFrame
+    groups_pooled: list[tuple[str, str]]
+    plots: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PooledFit:
+    """One random-effects fit on the transformed scale (logit or double arcsine)."""
+
+    estimate: float
+    se: float
+    tau2: float
+    i2: float
+    q: float
+    q_p: float
+    weights: np.ndarray
+
+
+# ---------------------------------------------------------------- effect sizes (metafor's escalc)
+
+def _escalc(measure: str, xi: np.ndarray, ni: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    xi = xi.astype(float)
+    ni = ni.astype(float)
+    if measure == "PLO":
+        # escalc(add=1/2, to="only0"): a study with 0 events or 0 non-events gets 1/2 added to
+        # both cells, otherwise its logit and variance are infinite.
+        mi = ni - xi
+        zero_cell = (xi == 0) | (mi == 0)
+        xi = np.where(zero_cell, xi + 0.5, xi)
+        mi = np.where(zero_cell, mi + 0.5, mi)
+        return np.log(xi / mi), 1.0 / xi + 1.0 / mi
+    # PFT is finite at 0 and n, so metafor adds nothing.
+    yi = 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1))))
+    return yi, 1.0 / (4 * ni + 2)
+
+
+def _pft(p: float, n: float) -> float:
+    x = p * n
+    return 0.5 * (math.asin(math.sqrt(x / (n + 1))) + math.asin(math.sqrt((x + 1) / (n + 1))))
+
+
+def _ipft_hm(values: np.ndarray, ni: np.ndarray) -> np.ndarray:
+    """metafor's transf.ipft.hm: Miller's inverse of the double arcsine at the harmonic mean n."""
+    nhm = 1.0 / np.mean(1.0 / ni)
+    xi = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sin(2 * xi)
+        zi = 0.5 * (1 - np.sign(np.cos(2 * xi)) * np.sqrt(1 - (s + (s - 1 / s) / nhm) ** 2))
+    zi = np.where(xi > _pft(1.0, nhm), 1.0, zi)
+    return np.where(xi < _pft(0.0, nhm), 0.0, zi)
+
+
+# ---------------------------------------------------------------- tau² estimators
+
+def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
+    """REML between-study variance; statsmodels' combine_effects offers only DL and Paule-Mandel.
+
+    metafor maximises the restricted likelihood by Fisher scoring from the Hedges estimate and falls
+    back to 0 when the likelihood at 0 is higher; solving the score equation and keeping the better
+    of root and boundary gives the same maximiser without depending on the starting point.
+    """
+
+    def fixed_part(tau2: float) -> tuple[np.ndarray, float]:
+        w = 1.0 / (vi + tau2)
+        return w, float(np.sum(w * yi) / np.sum(w))
+
+    def score(tau2: float) -> float:
+        w, mu = fixed_part(tau2)
+        trace_p = w.sum() - (w**2).sum() / w.sum()
+        return float(np.sum(w**2 * (yi - mu) ** 2) - trace_p)
+
+    def loglik(tau2: float) -> float:
+        w, mu = fixed_part(tau2)
+        return float(-0.5 * (np.sum(np.log(vi + tau2)) + math.log(w.sum()) + np.sum(w * (yi - mu) ** 2)))
+
+    if score(0.0) <= 0:
+        return 0.0
+    upper = max(float(np.var(yi)), float(vi.max()), 1e-8)
+    while score(upper) > 0:
+        upper *= 2
+    root = optimize.brentq(score, 0.0, upper, xtol=1e-14, rtol=1e-14)
+    return root if loglik(root) >= loglik(0.0) else 0.0
+
+
+def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
+    with np.errstate(invalid="ignore"):  # its HKSJ scale takes sqrt of a negative when Q < k-1
+        fe = combine_effects(yi, vi, method_re="dl")
+    q = max(0.0, float(fe.q))
+    # statsmodels 0.15 leaves the DL estimate negative when Q < k-1; metafor truncates at 0.
+    tau2 = max(0.0, float(fe.tau2)) if method == "DL" else _reml_tau2(yi, vi)
+    w = 1.0 / (vi + tau2)
+    estimate = float(np.sum(w * yi) / w.sum())
+    # metafor's I² for random-effects fits: tau² over tau² plus the "typical" within-study variance,
+    # so DL and REML rows of one group can differ in I² though they share Q.
+    w_fe = 1.0 / vi
+    typical_v = (len(yi) - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
+    i2 = 100.0 * tau2 / (typical_v + tau2)
+    return PooledFit(
+        estimate=estimate,
+        se=math.sqrt(1.0 / w.sum()),
+        tau2=tau2,
+        i2=i2,
+        q=q,
+        q_p=float(stats.chi2.sf(q, len(yi) - 1)),
+        weights=w / w.sum(),
+    )
+
+
+def pool_group(xi: np.ndarray, ni: np.ndarray, measure: str, method: str,
+               level: float = 0.95) -> tuple[dict, PooledFit]:
+    """Pool one drug x outcome group; returns the pooled.csv fields (proportion scale) and the fit."""
+    xi = np.asarray(xi)
+    ni = np.asarray(ni)
+    yi, vi = _escalc(measure, xi, ni)
+    fit = _pool(yi, vi, method)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    pi_half = z * math.sqrt(fit.se**2 + fit.tau2)
+    link = np.array([
+        fit.estimate,
+        fit.estimate - z * fit.se, fit.estimate + z * fit.se,
+        fit.estimate - pi_half, fit.estimate + pi_half,
+    ])
+    back = special.expit(link) if measure == "PLO" else _ipft_hm(link, ni.astype(float))
+    row = {
+        "measure": measure, "method": method, "k": len(xi), "n_total": int(ni.sum()),
+        "pooled": back[0], "ci_low": back[1], "ci_high": back[2],
+        "pi_low": back[3], "pi_high": back[4],
+        "tau2": fit.tau2, "i2": fit.i2, "q": fit.q,
+    }
+    return row, fit
+
+
+# ---------------------------------------------------------------- input selection
+
+def _select_rows(outcomes: pd.DataFrame, settings: MetaSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split outcomes.csv into the rows to pool and the rows left out, each with its reason."""
+    df = outcomes.copy()
+    # Plain floats (NaN, not pd.NA) so every comparison below yields a plain boolean mask.
+    for column in ("n_responded", "n_treated", "confidence"):
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    status = df["status"].fillna("").astype(str).str.strip().str.lower()
+
+    reasons = pd.Series("", index=df.index, dtype=object)
+
+    def mark(mask: pd.Series, reason: str) -> None:
+        reasons[mask & (reasons == "")] = reason
+
+    mark(df["n_responded"].isna() | df["n_treated"].isna(), "n_responded or n_treated missing or not a number")
+    mark(~df["drug"].isin(DRUGS), "unknown drug class")
+    mark(~df["outcome"].isin(OUTCOMES), "unknown outcome")
+    mark((df["n_treated"] <= 0) | (df["n_responded"] < 0) | (df["n_responded"] > df["n_treated"])
+         | (df["n_responded"] % 1 != 0) | (df["n_treated"] % 1 != 0),
+         "counts not 0 <= n_responded <= n_treated (whole numbers, n_treated > 0)")
+    mark(status == "conflict", "status conflict")
+    mark(df["confidence"].isna(), "confidence missing")
+    mark(df["confidence"] < settings.min_confidence, f"confidence below {settings.min_confidence:g}")
+
+    # One row per study per group, so a study with several agents of one class is not counted
+    # twice; the largest arm is kept (first in file order on a tie) rather than summing arms, which
+    # could count a patient who switched agents twice.
+    eligible = df[reasons == ""].sort_values("n_treated", ascending=False, kind="stable")
+    duplicate = eligible.duplicated(["study_id", "drug", "outcome"], keep="first")
+    for idx in eligible.index[duplicate]:
+        kept = eligible.loc[~duplicate & (eligible["study_id"] == df.at[idx, "study_id"])
+                            & (eligible["drug"] == df.at[idx, "drug"])
+                            & (eligible["outcome"] == df.at[idx, "outcome"])].iloc[0]
+        reasons[idx] = (f"same study in this group twice; kept the row with the largest n_treated "
+                        f"(agent {kept['agent']}, n={int(kept['n_treated'])})")
+
+    included = df[reasons == ""].copy()
+    included["n_responded"] = included["n_responded"].astype(int)
+    included["n_treated"] = included["n_treated"].astype(int)
+    excluded = outcomes.loc[reasons != "", [c for c in EXCLUDED_COLUMNS if c in outcomes]].copy()
+    excluded["reason"] = reasons[reasons != ""]
+    return included, excluded
+
+
+def _read_outcomes(path: Path) -> pd.DataFrame:
+    outcomes = pd.read_csv(path, dtype={"study_id": str, "agent": str, "drug": str,
+                                        "outcome": str, "status": str})
+    missing = {"study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "status",
+               "confidence"} - set(outcomes.columns)
+    if missing:
+        raise ValueError(f"{path} lacks column(s): {', '.join(sorted(missing))}")
+    for column in ("n_responded", "n_treated"):
+        counts = pd.to_numeric(outcomes[column], errors="coerce")
+        # Empty cells make pandas read counts as floats; show them as whole numbers where they are.
+        if (counts.dropna() % 1 == 0).all():
+            outcomes[column] = counts.astype("Int64")
+    return outcomes
+
+
+def _group_key(drug: str, outcome: str) -> tuple[int, int]:
+    return DRUGS.index(drug), OUTCOMES.index(outcome)
+
+
+# ---------------------------------------------------------------- files
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """store.atomic_write_text for files a library writes itself (xlsx, png, svg): write a temp file
+    in the same folder, then os.replace, so readers never see a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        # mkstemp makes the file private (0600); outputs should get the usual umask permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    def write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for name, frame in sheets.items():
+                frame.to_excel(xl, sheet_name=name, index=False)
+
+    _atomic_write(path, write)
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
+                 settings: MetaSettings, stem: Path) -> list[Path]:
+    k = len(group)
+    pct = round(settings.level * 100)
+    labels = [f"{s}  ({a})" if isinstance(a, str) and a.strip() else str(s)
+              for s, a in zip(group["study_id"], group["agent"])]
+    labels = [label if len(label) <= 42 else label[:41] + "…" for label in labels]
+    cis = [proportion_ci(int(x), int(n), settings.level) for x, n in zip(group["n_responded"], group["n_treated"])]
+
+    height = 1.6 + 0.34 * (k + 3)
+    # A bare Figure draws with Agg without switching the process-wide pyplot backend.
+    fig = Figure(figsize=(11, height))
+    grid = fig.add_gridspec(1, 3, width_ratios=[3.3, 4.2, 2.2], wspace=0.02,
+                            left=0.02, right=0.98, top=1 - 0.45 / height, bottom=0.95 / height)
+    ax_left, ax, ax_right = (fig.add_subplot(grid[0, i]) for i in range(3))
+    y_study = np.arange(k, 0, -1) + 2.0
+    y_pooled, y_pi = 1.0, 0.25
+    ylim = (-0.3, k + 3.6)
+    for a in (ax_left, ax, ax_right):
+        a.set_ylim(*ylim)
+        a.set_yticks([])
+    for a in (ax_left, ax_right):
+        a.set_xlim(0, 1)
+        a.axis("off")
+
+    header_y = k + 3.1
+    ax_left.text(0.02, header_y, "Study (agent)", weight="bold", va="center")
+    ax_left.text(0.98, header_y, "Events / n", weight="bold", va="center", ha="right")
+    ax_right.text(0.05, header_y, f"Proportion [{pct}% CI]", weight="bold", va="center")
+    ax_right.text(0.98, header_y, "Weight", weight="bold", va="center", ha="right")
+
+    sizes = 30 + 250 * fit.weights / fit.weights.max()
+    for y, label, x, n, (p, lo, hi), size, w in zip(y_study, labels, group["n_responded"],
+                                                    group["n_treated"], cis, sizes, fit.weights):
+        ax_left.text(0.02, y, label, va="center")
+        ax_left.text(0.98, y, f"{int(x)} / {int(n)}", va="center", ha="right")
+        ax.plot([lo, hi], [y, y], color="black", lw=1.2)
+        ax.scatter([p], [y], marker="s", s=size, color="#3b6ea8", zorder=3)
+        ax_right.text(0.05, y, f"{_pct(p)} [{_pct(lo)}, {_pct(hi)}]", va="center")
+        ax_right.text(0.98, y, f"{100 * w:.0f}%", va="center", ha="right")
+
+    est, lo, hi = row["pooled"], row["ci_low"], row["ci_high"]
+    ax.fill([lo, est, hi, est], [y_pooled, y_pooled + 0.3, y_pooled, y_pooled - 0.3],
+            color="#c0392b", zorder=3)
+    ax.plot([row["pi_low"], row["pi_high"]], [y_pi, y_pi], color="#c0392b", lw=2.5,
+            solid_capstyle="butt")
+    ax.axvline(est, color="#c0392b", lw=0.8, ls=":", ymin=0, ymax=(k + 2.6 - ylim[0]) / (ylim[1] - ylim[0]))
+    ax_left.text(0.02, y_pooled, f"Random effects, {row['measure']} {row['method']}", weight="bold",
+                 va="center")
+    ax_left.text(0.98, y_pooled, f"{int(group['n_responded'].sum())} / {row['n_total']}",
+                 weight="bold", va="center", ha="right")
+    ax_right.text(0.05, y_pooled, f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]", weight="bold", va="center")
+    ax_left.text(0.02, y_pi, f"{pct}% prediction interval", va="center", color="#c0392b")
+    ax_right.text(0.05, y_pi, f"[{_pct(row['pi_low'])}, {_pct(row['pi_high'])}]", va="center",
+                  color="#c0392b")
+
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xticks(np.linspace(0, 1, 6))
+    ax.set_xticklabels([f"{v:.0%}" for v in np.linspace(0, 1, 6)])
+    ax.set_xlabel("Proportion responding")
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.axhline(1.75, color="grey", lw=0.6)
+
+    title = (f"{DRUG_LABELS[drug]} — {'MRI' if outcome == 'mri' else 'clinical'} response "
+             f"(k = {k}; random effects, {row['measure']} {row['method']})")
+    fig.suptitle(title, x=0.02, ha="left", weight="bold", fontsize=13)
+    fig.text(
+        0.02, 0.18 / height,
+        f"Heterogeneity ({row['method']}, {MEASURE_LABELS[row['measure']]} scale): "
+        f"τ² = {fit.tau2:.3f}, I² = {fit.i2:.1f}%, Q = {fit.q:.2f} (df = {k - 1}), "
+        f"{'p < 0.001' if fit.q_p < 0.001 else f'p = {fit.q_p:.3f}'}."
+        f"   Study CIs: exact ({CI_METHOD}).",
+        fontsize=9,
+    )
+
+    written = []
+    for suffix in (".png", ".svg"):
+        path = stem.with_suffix(suffix)
+        _atomic_write(path, lambda tmp, fmt=suffix[1:]: fig.savefig(tmp, format=fmt, dpi=150))
+        written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------- entry point
+
+def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
+    """Pool OUT_DIR/outcomes.csv per drug class x outcome and write the meta-analysis outputs.
+
+    Writes pooled.csv, meta_excluded.csv, metafor.csv, meta_table.xlsx and one forest plot
+    (PNG and SVG) per pooled group into `out_dir`.
+    """
+    settings = settings or MetaSettings()
+    out_dir = Path(out_dir)
+    outcomes = _read_outcomes(out_dir / "outcomes.csv")
+
+    included, excluded = _select_rows(outcomes, settings)
+    groups = sorted(included.groupby(["drug", "outcome"]), key=lambda item: _group_key(*item[0]))
+    poolable = [(key, g) for key, g in groups if len(g) >= 2]
+
+    rows, plots, metafor_rows = [], [], []
+    produced = set()
+    for (drug, outcome), g in poolable:
+        g = g.sort_values("study_id", kind="stable")
+        for study, x, n in zip(g["study_id"], g["n_responded"], g["n_treated"]):
+            metafor_rows.append({"study": study, "drug": drug, "outcome": outcome, "xi": x, "ni": n})
+        fits = {}
+        for measure in MEASURES:
+            for method in METHODS:
+                row, fit = pool_group(g["n_responded"].to_numpy(), g["n_treated"].to_numpy(),
+                                      measure, method, settings.level)
+                rows.append({"drug": drug, "outcome": outcome, **row})
+                fits[(measure, method)] = (row, fit)
+        row, fit = fits[(settings.forest_measure, settings.forest_method)]
+        stem = out_dir / f"forest_{drug}_{outcome}"
+        plots += _forest_plot(g, drug, outcome, row, fit, settings, stem)
+        produced.add(stem.name)
+
+    # Plots of groups that are no longer pooled would contradict pooled.csv.
+    for drug in DRUGS:
+        for outcome in OUTCOMES:
+            stem = f"forest_{drug}_{outcome}"
+            if stem not in produced:
+                for suffix in (".png", ".svg"):
+                    (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+
+    pooled_keys = {key for key, _ in poolable}
+    meta_status = pd.Series("single study in group", index=outcomes.index, dtype=object)
+    meta_status[[i for i in included.index
+                 if (included.at[i, "drug"], included.at[i, "outcome"]) in pooled_keys]] = "pooled"
+    meta_status[excluded.index] = excluded["reason"]
+
+    pooled = pd.DataFrame(rows, columns=POOLED_COLUMNS)
+    excluded = excluded.reset_index(drop=True)
+    files = [out_dir / name for name in
+             ("pooled.csv", "meta_excluded.csv", "metafor.csv", "meta_table.xlsx")]
+    atomic_write_csv(files[0], pooled)
+    atomic_write_csv(files[1], excluded)
+    atomic_write_csv(files[2], pd.DataFrame(metafor_rows, columns=METAFOR_COLUMNS))
+    studies_path = out_dir / "studies.csv"
+    studies = pd.read_csv(studies_path) if studies_path.exists() else pd.DataFrame()
+    _write_workbook(files[3], {
+        "studies": studies,
+        "outcomes": outcomes.assign(meta=meta_status),
+        "pooled": pooled,
+    })
+
+    if poolable:
+        message = (f"pooled {len(poolable)} group(s) from {len(metafor_rows)} study row(s); "
+                   f"{len(excluded)} row(s) left out (see meta_excluded.csv)")
+    else:
+        message = ("no drug x outcome group has two or more studies: pooled.csv has only its "
+                   f"header and no forest plots were drawn; {len(excluded)} row(s) left out")
+    return MetaResult(pooled=pooled, excluded=excluded, groups_pooled=[k for k, _ in poolable],
+                      plots=plots, files=files + plots, message=message)

@@ -1,0 +1,273 @@
+"""Tests for pipeline/meta.py: row selection, outputs, and agreement with R's metafor."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipeline.meta import (
+    EXCLUDED_COLUMNS,
+    METAFOR_COLUMNS,
+    POOLED_COLUMNS,
+    MetaSettings,
+    pool_group,
+    run_meta,
+)
+
+POOL_R = Path(__file__).parent / "r" / "pool.R"
+KEY = ["drug", "outcome", "measure", "method"]
+COMPARED = ["pooled", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q"]
+HEADER = "study_id,drug,agent,outcome,n_responded,n_treated,proportion,ci_low,ci_high,status,confidence\n"
+
+# Groups: zero and full cells (methotrexate), one large study among small ones plus a study
+# reported twice (tnf_inhibitor), two studies (bisphosphonate), homogeneous studies where the DL
+# estimate would be negative (nsaid), all cells full (sulfasalazine), REML positive while DL is 0
+# and metafor's default Fisher scoring fails to converge (other_biologic), REML at the tau² = 0
+# boundary on the PFT scale (antibiotic), a single study (corticosteroid), and rows that must be
+# left out (conflict, low confidence, missing count).
+OUTCOMES = HEADER + """\
+s01,methotrexate,methotrexate,clinical,0,9,0.0,0.0,0.3363,extracted,0.9
+s02,methotrexate,methotrexate,clinical,7,7,1.0,0.5904,1.0,extracted,0.9
+s03,methotrexate,methotrexate,clinical,5,12,0.4167,0.1517,0.7233,derived,0.8
+s04,methotrexate,methotrexate,clinical,3,10,0.3,0.0667,0.6525,curated,1.0
+s05,tnf_inhibitor,adalimumab,clinical,150,200,0.75,0.6844,0.8083,extracted,0.95
+s05,tnf_inhibitor,infliximab,clinical,10,20,0.5,0.272,0.728,extracted,0.95
+s06,tnf_inhibitor,infliximab,clinical,3,8,0.375,0.0852,0.7551,extracted,0.9
+s07,tnf_inhibitor,etanercept,clinical,9,10,0.9,0.555,0.9975,extracted,0.9
+s08,tnf_inhibitor,infliximab,clinical,2,12,0.1667,0.0209,0.4841,extracted,0.9
+s09,bisphosphonate,pamidronate,mri,8,10,0.8,0.4439,0.9748,extracted,0.7
+s10,bisphosphonate,zoledronate,mri,4,9,0.4444,0.137,0.788,extracted,0.5
+s11,nsaid,naproxen,clinical,10,20,0.5,0.272,0.728,extracted,0.9
+s16,nsaid,naproxen,clinical,11,21,,,,extracted,0.9
+s17,nsaid,ibuprofen,clinical,10,19,,,,derived,0.6
+s12,nsaid,naproxen,clinical,11,20,,,,conflict,0.9
+s13,nsaid,naproxen,clinical,12,20,,,,extracted,0.3
+s14,nsaid,ibuprofen,clinical,,15,,,,extracted,0.9
+s15,corticosteroid,prednisolone,clinical,4,5,,,,extracted,0.9
+s18,sulfasalazine,sulfasalazine,mri,5,5,,,,extracted,0.9
+s19,sulfasalazine,sulfasalazine,mri,8,8,,,,extracted,0.9
+s20,sulfasalazine,sulfasalazine,mri,3,3,,,,extracted,0.9
+s21,other_biologic,anakinra,mri,3,8,,,,extracted,0.9
+s22,other_biologic,anakinra,mri,55,150,,,,extracted,0.9
+s23,other_biologic,anakinra,mri,3,5,,,,extracted,0.9
+s24,other_biologic,canakinumab,mri,4,8,,,,extracted,0.9
+s25,other_biologic,anakinra,mri,4,8,,,,extracted,0.9
+s26,other_biologic,anakinra,mri,8,12,,,,extracted,0.9
+s27,other_biologic,canakinumab,mri,3,5,,,,extracted,0.9
+s28,other_biologic,anakinra,mri,1,3,,,,extracted,0.9
+s29,antibiotic,azithromycin,clinical,3,40,,,,extracted,0.9
+s30,antibiotic,azithromycin,clinical,0,3,,,,extracted,0.9
+s31,antibiotic,azithromycin,clinical,1,3,,,,extracted,0.9
+s32,antibiotic,azithromycin,clinical,0,8,,,,extracted,0.9
+"""
+
+# Printed by metafor 3.8-1 (R 4.2.2) via tests/r/pool.R on the groups above, so the estimator
+# details are guarded even where R is not installed.
+METAFOR_REFERENCE = [
+    # drug, outcome, measure, method, pooled, ci_low, ci_high, pi_low, pi_high, tau2, i2, q
+    ("methotrexate", "clinical", "PLO", "DL",
+     0.394067, 0.127381, 0.74342, 0.041145, 0.907889, 1.342546, 62.464157, 7.992361),
+    ("methotrexate", "clinical", "PLO", "REML",
+     0.397885, 0.103669, 0.790599, 0.022847, 0.949177, 2.115977, 72.397105, 7.992361),
+    ("methotrexate", "clinical", "PFT", "REML",
+     0.416424, 0.011725, 0.903873, 0.0, 1.0, 0.223796, 89.852728, 25.68598),
+    ("tnf_inhibitor", "clinical", "PFT", "DL",
+     0.57294, 0.250036, 0.86802, 0.015711, 1.0, 0.082632, 86.318206, 21.926949),
+    ("bisphosphonate", "mri", "PLO", "REML",
+     0.628832, 0.259915, 0.890983, 0.142617, 0.945223, 0.757645, 58.498862, 2.409572),
+    ("nsaid", "clinical", "PLO", "DL",
+     0.51666, 0.391784, 0.63949, 0.391784, 0.63949, 0.0, 0.0, 0.033612),
+    ("sulfasalazine", "mri", "PFT", "REML",
+     1.0, 0.881908, 1.0, 0.881908, 1.0, 0.0, 0.0, 0.086487),
+    ("other_biologic", "mri", "PLO", "REML",
+     0.45381, 0.34355, 0.568795, 0.279919, 0.639751, 0.094573, 21.140664, 6.192974),
+    ("antibiotic", "clinical", "PFT", "REML",
+     0.024484, 0.0, 0.115374, 0.0, 0.115374, 0.0, 0.0, 2.355948),
+]
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    (tmp_path / "outcomes.csv").write_text(OUTCOMES)
+    return tmp_path
+
+
+def _row(pooled: pd.DataFrame, drug: str, outcome: str, measure: str, method: str) -> pd.Series:
+    hit = pooled[(pooled.drug == drug) & (pooled.outcome == outcome)
+                 & (pooled.measure == measure) & (pooled.method == method)]
+    assert len(hit) == 1, hit
+    return hit.iloc[0]
+
+
+def test_settings_from_dict_rejects_unknown_key_by_name():
+    with pytest.raises(ValueError) as err:
+        MetaSettings.from_dict({"confidense": 1})
+    message = str(err.value)
+    assert "confidense" in message
+    assert "min_confidence" in message and "forest_method" in message
+
+
+def test_settings_from_dict_accepts_known_keys_and_checks_values():
+    assert MetaSettings.from_dict({"min_confidence": 0.8}).min_confidence == 0.8
+    with pytest.raises(ValueError, match="forest_measure"):
+        MetaSettings.from_dict({"forest_measure": "PR"})
+
+
+def test_pooled_rows_match_metafor_reference_values(out_dir):
+    pooled = run_meta(out_dir).pooled
+    for drug, outcome, measure, method, *expected in METAFOR_REFERENCE:
+        got = _row(pooled, drug, outcome, measure, method)[COMPARED].to_numpy(dtype=float)
+        np.testing.assert_almost_equal(got, expected, decimal=4,
+                                       err_msg=f"{drug} {outcome} {measure} {method}")
+
+
+def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
+    result = run_meta(out_dir)
+    pooled = pd.read_csv(out_dir / "pooled.csv")
+    assert list(pooled.columns) == POOLED_COLUMNS
+    assert result.groups_pooled == [
+        ("nsaid", "clinical"), ("methotrexate", "clinical"), ("sulfasalazine", "mri"),
+        ("tnf_inhibitor", "clinical"), ("other_biologic", "mri"), ("bisphosphonate", "mri"),
+        ("antibiotic", "clinical"),
+    ]
+    assert len(pooled) == 7 * 4
+    assert ("corticosteroid", "clinical") not in set(zip(pooled.drug, pooled.outcome))
+    first = pooled[pooled.drug == "nsaid"]
+    assert list(zip(first.measure, first.method)) == [
+        ("PLO", "DL"), ("PLO", "REML"), ("PFT", "DL"), ("PFT", "REML")]
+    assert (pooled.ci_low <= pooled.pooled).all() and (pooled.pooled <= pooled.ci_high).all()
+    assert (pooled.pi_low <= pooled.ci_low + 1e-12).all() and (pooled.ci_high <= pooled.pi_high + 1e-12).all()
+
+
+def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_dir):
+    result = run_meta(out_dir)
+    reasons = dict(zip(result.excluded.study_id, result.excluded.reason))
+    assert reasons["s12"] == "status conflict"
+    assert reasons["s13"] == "confidence below 0.5"
+    assert "missing" in reasons["s14"]
+    listed = pd.read_csv(out_dir / "meta_excluded.csv", dtype={"study_id": str})
+    assert list(listed.columns) == EXCLUDED_COLUMNS
+    assert set(listed.study_id) == set(result.excluded.study_id)
+    nsaid = _row(result.pooled, "nsaid", "clinical", "PLO", "DL")
+    assert nsaid.k == 3 and nsaid.n_total == 60
+
+
+def test_confidence_threshold_is_a_setting(out_dir):
+    strict = run_meta(out_dir, MetaSettings(min_confidence=0.75))
+    assert ("bisphosphonate", "mri") not in strict.groups_pooled  # both rows below 0.75
+    assert "s17" in set(strict.excluded.study_id)
+    # the threshold is inclusive: s10 has confidence exactly 0.5
+    assert ("bisphosphonate", "mri") in run_meta(out_dir).groups_pooled
+
+
+def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(out_dir):
+    result = run_meta(out_dir)
+    tnf = _row(result.pooled, "tnf_inhibitor", "clinical", "PLO", "REML")
+    assert tnf.k == 4 and tnf.n_total == 200 + 8 + 10 + 12
+    dropped = result.excluded[result.excluded.study_id == "s05"]
+    assert list(dropped.agent) == ["infliximab"]
+    assert "largest n_treated" in dropped.reason.iloc[0]
+    metafor = pd.read_csv(out_dir / "metafor.csv")
+    assert metafor[metafor.study == "s05"].ni.tolist() == [200]
+
+
+def test_dl_tau2_is_truncated_at_zero_when_studies_agree(out_dir):
+    # statsmodels returns a negative DL estimate here; metafor, and so pooled.csv, report 0.
+    pooled = run_meta(out_dir).pooled
+    for measure in ("PLO", "PFT"):
+        row = _row(pooled, "nsaid", "clinical", measure, "DL")
+        assert row.tau2 == 0 and row.i2 == 0
+        assert (row.pi_low, row.pi_high) == (row.ci_low, row.ci_high)
+
+
+def test_zero_and_full_cells_pool_to_finite_proportions():
+    for xi, ni in (([0, 7, 5, 3], [9, 7, 12, 10]), ([5, 8, 3], [5, 8, 3]), ([0, 0], [6, 4])):
+        for measure in ("PLO", "PFT"):
+            for method in ("DL", "REML"):
+                row, _ = pool_group(np.array(xi), np.array(ni), measure, method)
+                values = np.array([row[c] for c in COMPARED], dtype=float)
+                assert np.isfinite(values).all(), (xi, ni, measure, method, row)
+                assert 0 <= row["pi_low"] <= row["pooled"] <= row["pi_high"] <= 1
+
+
+def test_large_study_outweighs_small_ones_without_heterogeneity():
+    row, fit = pool_group(np.array([150, 3, 4, 2]), np.array([200, 5, 6, 3]), "PLO", "REML")
+    assert fit.tau2 == 0
+    assert fit.weights[0] > 0.9
+    assert abs(row["pooled"] - 0.75) < 0.02
+
+
+def test_fewer_than_two_studies_everywhere_writes_header_only_and_no_plots(tmp_path):
+    (tmp_path / "outcomes.csv").write_text(HEADER + """\
+s01,methotrexate,methotrexate,clinical,3,10,,,,extracted,0.9
+s02,methotrexate,methotrexate,mri,3,10,,,,extracted,0.9
+s03,methotrexate,methotrexate,clinical,4,10,,,,conflict,0.9
+""")
+    (tmp_path / "forest_methotrexate_clinical.png").write_bytes(b"stale plot of an earlier run")
+    result = run_meta(tmp_path)
+    assert result.pooled.empty and result.groups_pooled == [] and result.plots == []
+    assert "no drug x outcome group has two or more studies" in result.message
+    assert (tmp_path / "pooled.csv").read_text().strip() == ",".join(POOLED_COLUMNS)
+    assert list(tmp_path.glob("forest_*")) == []
+
+
+def test_outputs_are_written_with_plots_workbook_and_metafor_input(out_dir):
+    (out_dir / "studies.csv").write_text("study_id,title\ns01,First cohort\n")
+    result = run_meta(out_dir)
+    for drug, outcome in result.groups_pooled:
+        for suffix in (".png", ".svg"):
+            plot = out_dir / f"forest_{drug}_{outcome}{suffix}"
+            assert plot in result.plots and plot.stat().st_size > 10_000
+    assert (out_dir / "forest_methotrexate_clinical.svg").read_text().count("PLO REML") >= 1
+
+    book = openpyxl.load_workbook(out_dir / "meta_table.xlsx", read_only=True)
+    assert book.sheetnames == ["studies", "outcomes", "pooled"]
+    assert next(book["studies"].iter_rows(values_only=True)) == ("study_id", "title")
+    assert book["pooled"].max_row == 1 + len(result.pooled)
+    outcomes_header = next(book["outcomes"].iter_rows(values_only=True))
+    assert outcomes_header[-1] == "meta"
+
+    metafor = pd.read_csv(out_dir / "metafor.csv")
+    assert list(metafor.columns) == METAFOR_COLUMNS
+    assert len(metafor) == 28
+    assert not list(out_dir.glob(".*")), "temporary files left behind"
+
+
+def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
+    """Runs tests/r/pool.R (metafor's rma + predict) on metafor.csv and compares every row."""
+    rscript = shutil.which("Rscript")
+    if rscript is None or subprocess.run([rscript, "-e", "library(metafor)"],
+                                         capture_output=True).returncode != 0:
+        pytest.skip("R with metafor not installed: apt-get install r-cran-metafor")
+    ours = run_meta(out_dir).pooled
+    theirs_csv = tmp_path_factory.mktemp("r") / "pooled_metafor.csv"
+    done = subprocess.run([rscript, str(POOL_R), str(out_dir / "metafor.csv"), str(theirs_csv)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    theirs = pd.read_csv(theirs_csv)
+    merged = ours.merge(theirs, on=KEY, suffixes=("", "_metafor"), validate="one_to_one")
+    assert len(merged) == len(ours) == len(theirs) == 28
+    assert (merged.k == merged.k_metafor).all() and (merged.n_total == merged.n_total_metafor).all()
+    for column in COMPARED:
+        np.testing.assert_almost_equal(merged[column].to_numpy(), merged[f"{column}_metafor"].to_numpy(),
+                                       decimal=4, err_msg=column)
+
+
+def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    done = CliRunner().invoke(app, ["meta", "--out", str(out_dir)])
+    assert done.exit_code == 0, done.output
+    assert "pooled 7 group(s)" in done.output
+    assert (out_dir / "pooled.csv").is_file()
+    empty = tmp_path_factory.mktemp("empty")
+    missing = CliRunner().invoke(app, ["meta", "--out", str(empty)])
+    assert missing.exit_code == 2
+    assert "no outcomes.csv" in missing.output
