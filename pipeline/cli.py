@@ -177,7 +177,6 @@ def evaluate(
     Example: crmo-extract evaluate curated/records --papers corpus --out outputs/eval-curated
     """
     import dataclasses
-    import json
 
     from .curate import common_folder
     from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records

@@ -11,9 +11,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from pipeline.stats import CI_METHOD, proportion_ci
-from pipeline.store import atomic_write_csv
+from pipeline.store import atomic_write, atomic_write_csv
 
 DRUGS = (
     "nsaid", "methotrexate", "sulfasalazine", "other_dmard", "tnf_inhibitor", "other_biologic",
@@ -286,30 +283,13 @@ def _group_key(drug: str, outcome: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- files
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """store.atomic_write_text for files a library writes itself (xlsx, png, svg): write a temp file
-    in the same folder, then os.replace, so readers never see a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        # mkstemp makes the file private (0600); outputs should get the usual umask permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
             for name, frame in sheets.items():
                 frame.to_excel(xl, sheet_name=name, index=False)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def _pct(p: float) -> str:
@@ -394,7 +374,7 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
     written = []
     for suffix in (".png", ".svg"):
         path = stem.with_suffix(suffix)
-        _atomic_write(path, lambda tmp, fmt=suffix[1:]: fig.savefig(tmp, format=fmt, dpi=150))
+        atomic_write(path, lambda tmp, fmt=suffix[1:]: fig.savefig(tmp, format=fmt, dpi=150))
         written.append(path)
     return written
 

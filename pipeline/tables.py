@@ -63,8 +63,11 @@ def study_row(record: dict) -> dict:
 
 
 def _confidence(figure: dict) -> float:
-    # A figure a curator added may have no confidence: a person's value counts as certain.
-    return figure.get("confidence", 1.0 if figure.get("status") == "curated" else 0.0)
+    # A curated value is a person's: it counts as certain, whatever confidence the machine gave it,
+    # so pooling never drops it for low confidence.
+    if figure.get("status") == "curated":
+        return 1.0
+    return figure.get("confidence", 0.0)
 
 
 def outcome_rows(record: dict) -> Iterator[dict]:
