@@ -55,7 +55,7 @@ def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
         term = vocab.lookup("DRUG", ent.text)
         if term is None:
             continue
-        agent = term.key if term.key != term.drug_class else None
+        agent = term.key if term.agent else None
         start = ent.start_char - s.doc.start_char
         out.append((start, start + len(ent.text), term.drug_class, agent))
     return out
@@ -235,8 +235,7 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             class_level = [h for h in hits if h[0] is None]
             chosen = class_level[:1] or hits
             r = sum(h[1] for h in chosen)
-            agents = sorted({h[0] for h in hits if h[0]})
-            agent = agents[0] if len(agents) == 1 else None
+            agent = ", ".join(sorted({h[0] for h in hits if h[0]})) or None
             yield _cand("n_responded", cls, outcome, r, [h[2] for h in chosen], "responded_with_drug", 0.85, agent)
             pct = chosen[0][3]
             if pct and ctx.n and r in counts_for_percent(float(pct.replace(",", ".")), ctx.n):
@@ -280,16 +279,22 @@ def extract_outcomes(paper: Paper, ctx: Context) -> list[OutcomeRow]:
         if f"any:{outcome}:n_treated" not in figures and ctx.n:
             figures[f"any:{outcome}:n_treated"] = Figure(ctx.n, [paper.evidence(a, b, sec) for a, b, sec in ctx.n_spans],
                                                         "cohort_as_denominator", 0.7, "derived")
-    agents = {c.field.rsplit(":", 1)[0]: c.extra.get("agent") for c in candidates if c.extra.get("agent")}
-    agents.update({f"{c.field.split(':')[0]}:-": c.extra.get("agent") for c in candidates if c.extra.get("agent")})
+    # The agents a row's statements name ("six with etanercept, one with infliximab"), with those of
+    # the drug's treated count ("switched to anti-TNF (etanercept) agent in 8 patients").
+    named: dict[str, set[str]] = defaultdict(set)
+    for c in candidates:
+        if c.extra.get("agent"):
+            drug, outcome, _ = c.field.split(":")
+            named[drug if outcome == "-" else f"{drug}:{outcome}"].update(c.extra["agent"].split(", "))
+    agents = {k: ", ".join(sorted(v)) for k, v in named.items()}
     rows = []
     drug_level = {k.split(":")[0]: v for k, v in figures.items() if k.split(":")[1] == "-"}
     for key in sorted(k for k in figures if k.endswith(":n_responded")):
         drug, outcome, _ = key.split(":")
         treated = figures.get(f"{drug}:{outcome}:n_treated") or drug_level.get(drug)
-        agent = agents.get(f"{drug}:{outcome}") or agents.get(f"{drug}:-")
+        agent = ", ".join(sorted(named.get(f"{drug}:{outcome}", set()) | named.get(drug, set()))) or None
         rows.append(OutcomeRow(drug, agent, outcome, figures[key], treated))
     for drug, treated in sorted(drug_level.items()):
         if not any(r.drug == drug for r in rows):
-            rows.append(OutcomeRow(drug, agents.get(f"{drug}:-"), None, None, treated))
+            rows.append(OutcomeRow(drug, agents.get(drug), None, None, treated))
     return rows

@@ -21,6 +21,7 @@ class Term:
     label: str           # DRUG, SITE, COHORT, ...
     key: str             # agent or class for drugs, bone for sites
     drug_class: str | None = None
+    agent: bool = False  # a named drug (etanercept), not a class word (anti-TNF)
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +29,7 @@ def terms() -> tuple[Term, ...]:
     out: list[Term] = []
     drugs = load("drugs.json")
     for agent, spec in drugs["agents"].items():
-        out += [Term(n.lower(), "DRUG", agent, spec["class"]) for n in spec["names"]]
+        out += [Term(n.lower(), "DRUG", agent, spec["class"], agent=True) for n in spec["names"]]
     for cls, names in drugs["class_terms"].items():
         out += [Term(n.lower(), "DRUG", cls, cls) for n in names]
     sites = load("sites.json")

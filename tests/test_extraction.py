@@ -125,3 +125,10 @@ def test_negation_comes_only_from_cues_before_the_drug():
     nlp = get_nlp()
     doc = nlp("Naproxen proved effective: 43% of our patients were free of symptoms. No patient received etanercept.")
     assert [(e.text, e._.negex) for e in doc.ents] == [("Naproxen", False), ("etanercept", True)]
+
+
+def test_outcome_rows_keep_the_agents_the_paper_names(seed_records):
+    agents = {(o["drug"], o["outcome"]): o["agent"] for o in seed_records[ARTICLE.stem]["outcomes"]}
+    assert agents[("tnf_inhibitor", "clinical")] == "etanercept, infliximab"
+    assert agents[("bisphosphonate", "clinical")] == "pamidronate"
+    assert agents[("nsaid", "clinical")] is None  # "NSAIDs" names the class only
