@@ -132,3 +132,18 @@ def test_outcome_rows_keep_the_agents_the_paper_names(seed_records):
     assert agents[("tnf_inhibitor", "clinical")] == "etanercept, infliximab"
     assert agents[("bisphosphonate", "clinical")] == "pamidronate"
     assert agents[("nsaid", "clinical")] is None  # "NSAIDs" names the class only
+
+
+def test_unsure_figure_is_a_low_confidence_candidate_kept_out_of_the_tables(tmp_path):
+    """An age with no unit could be years or months: kept for the curator, not put in studies.csv."""
+    from pipeline.runner import process_file
+    from pipeline.tables import build_tables
+
+    paper = tmp_path / "unsure.txt"
+    paper.write_text("Results\nTwenty children were included. The median age at onset was 9.5 (range 2-14).\n")
+    record = process_file(paper).record
+    fig = record["figures"]["age_onset_value"]
+    assert fig["value"] == 9.5 and fig["confidence"] < 0.5
+    studies, _ = build_tables([record])
+    assert studies.loc[0, "n_patients"] == 20
+    assert studies["age_onset_value"].isna().all()
