@@ -20,9 +20,6 @@ from .numbers import NUM, as_count, counts_for_percent, parse_number
 from .paper import Paper, Sentence
 from .records import Figure
 
-# Below this confidence a figure stays in the record as a candidate but out of the tables.
-TABLE_CONFIDENCE = 0.5
-
 # Which statement wins when a paper states a figure twice: Results and tables over Methods over
 # the abstract over the conclusion.
 SECTION_RANK = {"table": 5, "results": 5, "methods": 4, "abstract": 3, "front": 3, "conclusion": 2,
@@ -83,10 +80,6 @@ def _span(s: Sentence, m: re.Match, group: int | str = 0) -> tuple[int, int, str
     return (s.start + m.start(group), s.start + m.end(group), s.section)
 
 
-def _sentence_span(s: Sentence) -> tuple[int, int, str]:
-    return (s.start, s.end, s.section)
-
-
 def _num(text: str):
     return parse_number(text)
 
@@ -129,7 +122,7 @@ def from_percent(ctx: Context, field_name: str, pct_text: str, s: Sentence, m: r
         yield Candidate(field_name, fits[0], [_span(s, m), *ctx.n_spans], rule_name, conf, derived=True)
 
 
-def _is_count(value, text_after: str = "") -> bool:
+def _is_count(value) -> bool:
     v = as_count(value)
     return v is not None and 0 < v < 100000 and not (1900 <= v <= 2100)
 
@@ -410,12 +403,6 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 
 # --- resolution -----------------------------------------------------------------------------
-
-@dataclass
-class Resolved:
-    figures: dict[str, Figure] = field(default_factory=dict)
-    candidates: list[Candidate] = field(default_factory=list)
-
 
 def resolve(paper: Paper, candidates: list[Candidate]) -> dict[str, Figure]:
     """One figure per field: the value with the best-ranked, most confident statement.
