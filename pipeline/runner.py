@@ -8,6 +8,7 @@ are unchanged since the last run are not extracted again (`pipeline.cache`).
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import signal
 import time
@@ -128,13 +129,12 @@ def results_in_process(tasks: Iterable[tuple[int, Path]]) -> Iterator[tuple[int,
 # A small pool of our own rather than concurrent.futures: each worker holds one paper at a time, so
 # the parent knows which paper is late, can kill just that worker at the time limit, and start a
 # fresh one while the others go on. At most `jobs` papers are in flight, so memory does not grow
-# with the folder. Workers come from a fork server that has already imported the pipeline, so a
-# replacement starts in a fraction of a second, and no worker inherits the parent's threads.
+# with the folder. Workers are spawned (a fresh interpreter, on every platform): no worker inherits
+# the parent's threads (the progress bar has one), and none shares pages with a preloaded fork
+# server, which would count twice in every worker's RSS. A replacement worker takes about 2 s to
+# import the pipeline, paid only after a paper hit the time limit or crashed its worker.
 
 _READY = "ready"
-# Modules the fork server imports once, so that every worker (and every replacement) starts warm.
-_PRELOAD = ["pipeline.runner", "pipeline.paper", "pipeline.extract", "pipeline.checks", "pipeline.record",
-            "pipeline.validate", "pipeline.pdf"]
 
 
 class WorkerStartError(RuntimeError):
@@ -187,16 +187,6 @@ class _Worker:
         self.conn.close()
 
 
-def _context():
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
-        return ctx
-    return multiprocessing.get_context("spawn")   # Windows
-
-
 def _failed(task: tuple[int, Path], reason: str, seconds: float) -> Result:
     path = task[1]
     return Result(str(path), path.stem, "failed", reason, round(seconds, 3))
@@ -209,7 +199,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: fl
     if first is None:
         return  # nothing to extract: don't pay for starting workers
     tasks = itertools.chain([first], tasks)
-    ctx = _context()
+    ctx = multiprocessing.get_context("spawn")
     workers = [_Worker(ctx) for _ in range(jobs)]
     exhausted = False
     try:
