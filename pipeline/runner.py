@@ -202,15 +202,17 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: fl
     ctx = multiprocessing.get_context("spawn")
     workers = [_Worker(ctx) for _ in range(jobs)]
     exhausted = False
+
+    def feed(w: _Worker) -> None:
+        nonlocal exhausted
+        task = None if exhausted else next(tasks, None)
+        if task is None:
+            exhausted = True
+        else:
+            w.give(task, time_limit)
+
     try:
         while True:
-            for w in workers:
-                if w.ready and w.task is None and not exhausted:
-                    task = next(tasks, None)
-                    if task is None:
-                        exhausted = True
-                    else:
-                        w.give(task, time_limit)
             busy = [w for w in workers if w.task is not None]
             if exhausted and not busy:
                 return
@@ -231,8 +233,10 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: fl
                     continue
                 if message == _READY:
                     w.ready = True
+                    feed(w)
                 else:
                     task, w.task = w.task, None
+                    feed(w)  # before the parent writes this result, so the worker does not wait for it
                     yield task[0], message
             now = time.monotonic()
             for w in [w for w in workers if w.task is not None and now >= w.deadline]:
@@ -290,7 +294,7 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
     if settings.jobs == 1:
         results = results_in_process(to_extract())
     else:
-        results = results_in_pool(to_extract(), settings.jobs, settings.time_limit)
+        results = results_in_pool(to_extract(), min(settings.jobs, len(papers)), settings.time_limit)
     try:
         for i, result in results:
             write_result(out_dir, result)
