@@ -38,6 +38,9 @@ class Result:
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
     cached: bool = False              # not extracted this run: unchanged since the last one
+    # Failed for a cause outside the paper and the rules (time limit, crashed worker): not cached,
+    # so the next run tries again (perhaps with a longer --time-limit).
+    transient: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class _Worker:
 
 def _failed(task: tuple[int, Path], reason: str, seconds: float) -> Result:
     path = task[1]
-    return Result(str(path), path.stem, "failed", reason, round(seconds, 3))
+    return Result(str(path), path.stem, "failed", reason, round(seconds, 3), transient=True)
 
 
 def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: float) -> Iterator[tuple[int, Result]]:
@@ -298,7 +301,9 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
     try:
         for i, result in results:
             write_result(out_dir, result)
-            cache.remember(papers[i], digests.pop(i), result)
+            digest = digests.pop(i)
+            if not result.transient:
+                cache.remember(papers[i], digest, result)
             finish(i, result)
             if time.monotonic() - saved_at > INDEX_SAVE_SECONDS:
                 cache.save()

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -149,6 +150,9 @@ def test_failing_and_overlong_papers_in_a_pool_do_not_stop_the_batch(papers, tmp
     assert status["garbage"][0] == "failed"
     assert sum(s == "ok" for s, _ in status.values()) == 6
     assert len(list((out / "records").iterdir())) == 6
+    # Not remembered as failed: the next run (perhaps with a longer limit) tries it again.
+    index = json.loads((out / ".cache" / "index.json").read_text())["files"]
+    assert sorted(Path(k).stem for k in index) == sorted(p.stem for p in papers.iterdir() if p.stem != "huge")
 
 
 def test_settings_reject_unknown_keys_and_bad_values():
