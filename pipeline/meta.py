@@ -170,7 +170,9 @@ def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
 
 
 def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
-    with np.errstate(invalid="ignore"):  # its HKSJ scale takes sqrt of a negative when Q < k-1
+    # statsmodels' side statistics we do not use divide by zero on identical studies (Q = 0) and take
+    # the sqrt of a negative when Q < k-1; the figures read from it (Q, DL tau²) are fine.
+    with np.errstate(invalid="ignore", divide="ignore"):
         fe = combine_effects(yi, vi, method_re="dl")
     q = max(0.0, float(fe.q))
     # statsmodels 0.15 leaves the DL estimate negative when Q < k-1; metafor truncates at 0.

@@ -74,11 +74,10 @@ def classify(text: str, section: str) -> bool:
     if trust == "none":
         return False
     own_re, other_re = _cue_patterns()
-    own = bool(own_re.search(text))
-    other = bool(other_re.search(text) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text))
-    if own:
+    if own_re.search(text):
         return True
-    if other:
+    # Searched only when no own cue is found: an own cue wins anyway.
+    if other_re.search(text) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
         return False
     return trust == "own"
 
@@ -104,11 +103,14 @@ def document_to_paper(document: Document) -> Paper:
             cursor = b
         prose_chunks.append((cursor, sec.end, sec.name))
     texts = [norm.text[a:b] for a, b, _ in prose_chunks]
-    for (a, _, name), doc in zip(prose_chunks, nlp.pipe(texts)):
+    for (a, _, name), chunk, doc in zip(prose_chunks, texts, nlp.pipe(texts)):
         for sent in doc.sents:
-            for s0, e0 in _split_after_citations(sent.text):
+            # sent.text, without joining its tokens: a span's text ends at its last token, and a Doc's
+            # text is the string it was made from (doc.text would join every token again).
+            sent_text = chunk[sent.start_char:sent.end_char]
+            for s0, e0 in _split_after_citations(sent_text):
                 span = doc.char_span(sent.start_char + s0, sent.start_char + e0, alignment_mode="expand")
-                text = sent.text[s0:e0]
+                text = sent_text[s0:e0]
                 if text.strip():
                     s, e = a + sent.start_char + s0, a + sent.start_char + e0
                     paper.sentences.append(Sentence(s, e, text, name, False, classify(text, name), span))

@@ -1,26 +1,30 @@
 """The batch: a folder of papers -> records, tables and a run report.
 
 `process_file` is a pure function from one paper to its record (no output folder, no global
-state), so any executor can map it; `run` streams papers through it and writes each record as
-soon as it is made.
+state), so any executor can map it; `run` streams papers through it, in this process or in a pool
+of worker processes, and writes each record as soon as it is made. Papers whose bytes and rules
+are unchanged since the last run are not extracted again (`pipeline.cache`).
 """
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+import os
+import signal
 import time
 from dataclasses import asdict, dataclass, field
+from multiprocessing import connection
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from . import __version__
-from .checks import run_checks
-from .curate import merge_with_file, write_merged
-from .extract import extract_all
-from .paper import document_to_paper
+from .cache import Cache, file_hash, rules_hash
 from .read import SUFFIXES, ReadError, read_document
-from .record import build_record, schema_ref_for
+from .record import schema_ref_for
 from .store import atomic_write_json, atomic_write_text
-from .tables import write_tables
-from .validate import record_issues
+
+# The cache index is saved at least this often, so an interrupted run keeps most of its work.
+INDEX_SAVE_SECONDS = 30.0
 
 
 @dataclass
@@ -34,6 +38,24 @@ class Result:
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
     curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
+    cached: bool = False              # not extracted this run: unchanged since the last one
+    # Failed for a cause outside the paper and the rules (time limit, crashed worker): not cached,
+    # so the next run tries again (perhaps with a longer --time-limit).
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How a batch runs. Unknown keys are rejected by name (`BatchSettings(jbos=2)` is a TypeError)."""
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)   # 1: in this process, no pool
+    time_limit: float = 120.0         # seconds per paper; enforced by the pool (jobs >= 2)
+    force: bool = False               # extract every paper, whatever the cache says
+
+    def __post_init__(self):
+        if not isinstance(self.jobs, int) or self.jobs < 1:
+            raise ValueError(f"jobs must be a whole number >= 1, got {self.jobs!r}")
+        if not self.time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds, got {self.time_limit!r}")
 
 
 def list_papers(input_dir: Path) -> list[Path]:
@@ -42,6 +64,14 @@ def list_papers(input_dir: Path) -> list[Path]:
 
 def process_file(path: Path) -> Result:
     """One paper -> its record. Never raises for a bad paper: the reason goes into the Result."""
+    # Imported here, not at the top: an unchanged re-run never extracts, and spaCy, wordfreq and
+    # jsonschema take seconds to import.
+    from .checks import run_checks
+    from .extract import extract_all
+    from .paper import document_to_paper
+    from .record import build_record
+    from .validate import record_issues
+
     path = Path(path)
     started = time.perf_counter()
     result = Result(str(path), path.stem, "failed")
@@ -88,6 +118,8 @@ def write_result(out_dir: Path, result: Result) -> None:
         return
     path = Path(out_dir) / "records" / f"{result.study_id}.json"
     result.record["$schema"] = schema_ref_for(path)
+    from .curate import merge_with_file, write_merged  # validation imports jsonschema: only when writing
+
     merged = merge_with_file(path, result.record)
     # The kept text goes with the record: a kept record's evidence points into the old text.
     if result.kept_text is not None and merged.record is not None:
@@ -96,21 +128,217 @@ def write_result(out_dir: Path, result: Result) -> None:
     result.curation = merged.report()
 
 
-def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], None] | None = None) -> RunReport:
-    """Extract every paper in `input_dir`, write records, tables and run_report.json to `out_dir`."""
+# --- in this process (--jobs 1) -----------------------------------------------------------------
+
+def results_in_process(tasks: Iterable[tuple[int, Path]]) -> Iterator[tuple[int, Result]]:
+    for i, path in tasks:
+        yield i, process_file(path)
+
+
+# --- in worker processes (--jobs N) ------------------------------------------------------------
+#
+# A small pool of our own rather than concurrent.futures: each worker holds one paper at a time, so
+# the parent knows which paper is late, can kill just that worker at the time limit, and start a
+# fresh one while the others go on. At most `jobs` papers are in flight, so memory does not grow
+# with the folder. Workers are spawned (a fresh interpreter, on every platform): no worker inherits
+# the parent's threads (the progress bar has one), and none shares pages with a preloaded fork
+# server, which would count twice in every worker's RSS. A replacement worker takes about 2 s to
+# import the pipeline, paid only after a paper hit the time limit or crashed its worker.
+
+_READY = "ready"
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process died before it could take a paper: the pipeline cannot start at all."""
+
+
+def _worker_main(conn) -> None:
+    """A worker process: paths in, Results out over one pipe, until the pipe closes or says stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    from .nlp import get_nlp
+    get_nlp()  # built before the first paper, so a paper's time limit measures the paper only
+    conn.send(_READY)
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        if path is None:
+            return
+        conn.send(process_file(path))
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()   # so that the worker's death reads as EOF here
+        self.ready = False
+        self.task: tuple[int, Path] | None = None
+        self.started = self.deadline = 0.0
+
+    def give(self, task: tuple[int, Path], time_limit: float) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.deadline = self.started + time_limit
+        self.conn.send(task[1])
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _failed(task: tuple[int, Path], reason: str, seconds: float) -> Result:
+    path = task[1]
+    return Result(str(path), path.stem, "failed", reason, round(seconds, 3), transient=True)
+
+
+def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: float) -> Iterator[tuple[int, Result]]:
+    """(index, Result) for every task, in the order they finish, from `jobs` worker processes."""
+    tasks = iter(tasks)
+    first = next(tasks, None)
+    if first is None:
+        return  # nothing to extract: don't pay for starting workers
+    tasks = itertools.chain([first], tasks)
+    ctx = multiprocessing.get_context("spawn")
+    workers = [_Worker(ctx) for _ in range(jobs)]
+    exhausted = False
+
+    def feed(w: _Worker) -> None:
+        nonlocal exhausted
+        task = None if exhausted else next(tasks, None)
+        if task is None:
+            exhausted = True
+        else:
+            w.give(task, time_limit)
+
+    try:
+        while True:
+            busy = [w for w in workers if w.task is not None]
+            if exhausted and not busy:
+                return
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else None
+            for conn in connection.wait([w.conn for w in workers], timeout):
+                w = next(w for w in workers if w.conn is conn)
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    w.process.join(timeout=5)
+                    if not w.ready:
+                        raise WorkerStartError(f"a worker process could not start (exit code {w.process.exitcode})") from None
+                    task, w.task = w.task, None
+                    workers[workers.index(w)] = _replace(ctx, w, kill=False)
+                    if task is not None:
+                        yield task[0], _failed(task, f"worker process died (exit code {w.process.exitcode})",
+                                               time.monotonic() - w.started)
+                    continue
+                if message == _READY:
+                    w.ready = True
+                    feed(w)
+                else:
+                    task, w.task = w.task, None
+                    feed(w)  # before the parent writes this result, so the worker does not wait for it
+                    yield task[0], message
+            now = time.monotonic()
+            for w in [w for w in workers if w.task is not None and now >= w.deadline]:
+                task = w.task
+                workers[workers.index(w)] = _replace(ctx, w, kill=True)
+                yield task[0], _failed(task, f"time limit of {time_limit:g} s exceeded", time_limit)
+    finally:
+        for w in workers:
+            w.stop(kill=w.task is not None)
+
+
+def _replace(ctx, worker: _Worker, kill: bool) -> _Worker:
+    worker.stop(kill=kill)
+    return _Worker(ctx)
+
+
+# --- the batch ---------------------------------------------------------------------------------
+
+def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], None] | None = None,
+        settings: BatchSettings | None = None) -> RunReport:
+    """Extract every paper in `input_dir` that changed since the last run; write records, tables
+    and run_report.json to `out_dir`. `on_result(result, done, total)` is called as papers finish."""
+    settings = settings or BatchSettings()
     input_dir, out_dir = Path(input_dir), Path(out_dir)
-    papers = list_papers(input_dir)
-    report = RunReport(str(input_dir), str(out_dir))
     started = time.perf_counter()
-    for i, path in enumerate(papers, 1):
-        result = process_file(path)
-        write_result(out_dir, result)
-        report.files.append({"file": result.file, "study_id": result.study_id, "status": result.status,
-                             "reason": result.reason, "seconds": result.seconds, **result.curation})
+    papers = list_papers(input_dir)
+    cache = Cache(out_dir, rules_hash())
+    entries: list[dict | None] = [None] * len(papers)   # the run report's rows, in input order
+    digests: dict[int, str] = {}                        # of the papers in flight
+    done = 0
+    saved_at = time.monotonic()
+
+    def finish(i: int, result: Result) -> None:
+        nonlocal done
+        done += 1
+        entries[i] = {"file": result.file, "study_id": result.study_id, "status": result.status,
+                      "reason": result.reason, "seconds": result.seconds, "cached": result.cached,
+                      **result.curation}
         if on_result:
-            on_result(result, i, len(papers))
-    write_tables(out_dir)
+            on_result(result, done, len(papers))
+
+    def to_extract() -> Iterator[tuple[int, Path]]:
+        # A generator, so papers are hashed as the workers ask for them, not all up front.
+        for i, path in enumerate(papers):
+            try:
+                digest = file_hash(path)
+            except OSError:
+                digest = ""  # extracting it reports why it cannot be read; never a cache hit
+            entry = None if settings.force or not digest else cache.lookup(path, digest)
+            if entry is None:
+                digests[i] = digest
+                yield i, path
+            else:
+                finish(i, Result(str(path), entry["study_id"], entry["status"], entry["reason"], cached=True))
+
+    if settings.jobs == 1:
+        results = results_in_process(to_extract())
+    else:
+        results = results_in_pool(to_extract(), min(settings.jobs, len(papers)), settings.time_limit)
+    try:
+        for i, result in results:
+            write_result(out_dir, result)
+            digest = digests.pop(i)
+            if not result.transient:
+                cache.remember(papers[i], digest, result)
+            finish(i, result)
+            if time.monotonic() - saved_at > INDEX_SAVE_SECONDS:
+                cache.save()
+                saved_at = time.monotonic()
+    finally:
+        cache.save()
+    if tables_stale(out_dir):
+        from .tables import write_tables   # pandas and scipy: only when a table must change
+        write_tables(out_dir)
+    report = RunReport(str(input_dir), str(out_dir), files=entries)
+    cached = sum(1 for f in entries if f["cached"])
     report.totals = {"papers": len(papers), "ok": len(papers) - report.failed, "failed": report.failed,
+                     "extracted": len(papers) - cached, "cached": cached, "jobs": settings.jobs,
                      "seconds": round(time.perf_counter() - started, 3)}
     atomic_write_json(out_dir / "run_report.json", asdict(report))
     return report
+
+
+def tables_stale(out_dir: Path) -> bool:
+    """Are the tables missing, or older than a record (made by this run, or edited by a curator)?"""
+    tables = [out_dir / "studies.csv", out_dir / "outcomes.csv"]
+    if not all(t.is_file() for t in tables):
+        return True
+    built = min(t.stat().st_mtime_ns for t in tables)
+    records = out_dir / "records"
+    if not records.is_dir():
+        return False
+    # The folder's own time changes when a record is added or removed.
+    return records.stat().st_mtime_ns > built or any(e.stat().st_mtime_ns > built for e in os.scandir(records))

@@ -1,0 +1,123 @@
+"""Which papers need extracting again: a content-hash index kept in OUT_DIR/.cache/index.json.
+
+A paper is extracted again only when its bytes, or the rules that turn bytes into a record, have
+changed. "The rules" is one hash over the pipeline's version, its vocabularies (`pipeline/data/*`),
+the record schema, the source of every module that can change a record, and the versions of the
+libraries that read and tokenise; it is computed once per run. Failed papers are remembered too, so
+the same bad file is not read again until it or the rules change (or `--force`).
+
+Looking a paper up costs one sha256 of its bytes and one stat of its record (a record whose size or
+modification time changed since this run wrote it was edited by a curator, and is merged again): no
+spaCy, no JSON parsing of records, so an unchanged run of a thousand papers takes well under a second here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .store import atomic_write_json
+
+INDEX = Path(".cache") / "index.json"
+PACKAGE = Path(__file__).resolve().parent
+SCHEMA = PACKAGE.parent / "schemas" / "record.schema.json"
+# Modules that never change a record's content: editing them must not invalidate every cache.
+# Every other module counts, so a new extraction module is covered without listing it here.
+RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "store.py", "stats.py", "tables.py"}
+# Libraries whose upgrade can change the text read or how it is tokenised.
+LIBRARIES = ("spacy", "negspacy", "pdfplumber", "pdfminer.six", "wordfreq", "jsonschema")
+INDEX_VERSION = 1
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def rule_files() -> list[Path]:
+    """The files whose content decides what a paper's record is (besides the paper itself)."""
+    data = sorted(p for p in (PACKAGE / "data").iterdir() if p.is_file())
+    modules = sorted(p for p in PACKAGE.glob("*.py") if p.name not in RECORD_NEUTRAL)
+    return [*data, *modules, SCHEMA]
+
+
+def rules_hash(files: list[Path] | None = None) -> str:
+    digest = hashlib.sha256(f"crmo-extract {__version__}\n".encode())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} missing\n".encode())
+    for path in files if files is not None else rule_files():
+        digest.update(f"{path.name} {path.stat().st_size}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class Cache:
+    """OUT_DIR's index: input file (absolute path) -> what extracting its current bytes gave."""
+
+    def __init__(self, out_dir: Path, rules: str):
+        self.out_dir = Path(out_dir)
+        self.rules = rules
+        self.path = self.out_dir / INDEX
+        self.entries = self._load()
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}  # no index yet, or a damaged one: the cost is one full extraction
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+            return {}
+        return data.get("files", {})
+
+    def lookup(self, path: Path, digest: str) -> dict | None:
+        """The cached outcome of this file, if it is still what extracting it would give now."""
+        entry = self.entries.get(_key(path))
+        if not entry or entry.get("hash") != digest or entry.get("rules_hash") != self.rules:
+            return None
+        if entry["status"] == "ok" and not self._outputs_present(entry):
+            return None  # its record was deleted since: make it again
+        if entry["status"] == "ok" and entry.get("record_stamp") != self._record_stamp(entry["study_id"]):
+            # A curator edited the record (or it was kept invalid): extract again, so the merge adds
+            # history and suggestions, and validates the edit (pipeline/curate.py).
+            return None
+        return entry
+
+    def _record_stamp(self, study_id: str) -> list[int] | None:
+        try:
+            st = (self.out_dir / "records" / f"{study_id}.json").stat()
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    def _outputs_present(self, entry: dict) -> bool:
+        study_id = entry["study_id"]
+        if not (self.out_dir / "records" / f"{study_id}.json").is_file():
+            return False
+        return not entry.get("text_file") or (self.out_dir / entry["text_file"]).is_file()
+
+    def remember(self, path: Path, digest: str, result) -> None:
+        self.entries[_key(path)] = {
+            "hash": digest, "rules_hash": self.rules, "study_id": result.study_id, "status": result.status,
+            "reason": result.reason, "seconds": result.seconds,
+            "text_file": f"text/{result.study_id}.txt" if result.kept_text is not None else None,
+            # The record as this run left it; a record kept untouched because a hand edit broke it
+            # gets no stamp, so every run looks at it again and reports it until it is fixed.
+            "record_stamp": (self._record_stamp(result.study_id)
+                             if result.status == "ok" and result.curation.get("record") != "kept" else None),
+        }
+
+    def save(self) -> None:
+        atomic_write_json(self.path, {"version": INDEX_VERSION, "rules_hash": self.rules, "files": self.entries})
+
+
+def _key(path: Path) -> str:
+    # Absolute, so `run corpus` and `run ./corpus` share entries; records are keyed by stem anyway.
+    return str(Path(path).resolve())

@@ -1,0 +1,177 @@
+"""Batch runs at scale: parallel workers, the content-hash cache, the time limit, progress output."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import cache, runner
+from pipeline.runner import BatchSettings, run
+
+from .conftest import ABSTRACT, ARTICLE
+
+
+@pytest.fixture
+def papers(tmp_path):
+    """Three copies of each seed under different names, and one unreadable file."""
+    src = tmp_path / "papers"
+    src.mkdir()
+    for k in range(3):
+        for seed in (ARTICLE, ABSTRACT):
+            shutil.copy(seed, src / f"{seed.stem}_{k}.txt")
+    (src / "garbage.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    return src
+
+
+def records_without_time(out):
+    records = {}
+    for path in sorted((out / "records").glob("*.json")):
+        record = json.loads(path.read_text())
+        del record["extracted_at"]
+        records[path.name] = record
+    return records
+
+
+def report_rows(out):
+    rows = json.loads((out / "run_report.json").read_text())["files"]
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def extracted(report):
+    return sorted(f["study_id"] for f in report.files if not f["cached"])
+
+
+def test_jobs_1_and_jobs_2_give_the_same_outputs(papers, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    run(papers, one, settings=BatchSettings(jobs=1))
+    run(papers, two, settings=BatchSettings(jobs=2))
+    assert records_without_time(one) == records_without_time(two)
+    assert len(records_without_time(one)) == 6
+    assert report_rows(one) == report_rows(two)
+    assert [r["file"] for r in report_rows(two)] == [str(p) for p in sorted(papers.iterdir())]  # input order
+    for table in ("studies.csv", "outcomes.csv"):
+        assert (one / table).read_text() == (two / table).read_text()
+
+
+def test_unchanged_rerun_extracts_nothing_and_is_fast(papers, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = run(papers, out, settings=BatchSettings(jobs=1))
+    tables = {t: (out / t).stat().st_mtime_ns for t in ("studies.csv", "outcomes.csv")}
+
+    def no_extraction(path):
+        raise AssertionError(f"{path} was extracted again")
+
+    monkeypatch.setattr(runner, "process_file", no_extraction)
+    started = time.perf_counter()
+    again = run(papers, out, settings=BatchSettings(jobs=2))
+    assert time.perf_counter() - started < 1.0
+    assert extracted(again) == [] and again.totals["cached"] == 7
+    # The bad file is remembered as failed, with its reason, and not read again.
+    assert [(f["status"], f["reason"]) for f in again.files] == [(f["status"], f["reason"]) for f in first.files]
+    assert {t: (out / t).stat().st_mtime_ns for t in tables} == tables   # tables not rebuilt
+
+
+def test_changing_one_file_extracts_only_that_file(papers, tmp_path):
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    changed = papers / f"{ABSTRACT.stem}_1.txt"
+    changed.write_text(ABSTRACT.read_text().replace("twenty-five", "twenty-six"))
+    report = run(papers, out, settings=BatchSettings(jobs=1))
+    assert extracted(report) == [changed.stem]
+    record = json.loads((out / "records" / f"{changed.stem}.json").read_text())
+    assert record["figures"]["n_patients"]["value"] == 26
+    studies = (out / "studies.csv").read_text()
+    assert f"{changed.stem},{changed}" in studies and ",26," in studies   # tables rebuilt
+
+
+def test_deleted_record_is_made_again(papers, tmp_path):
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    (out / "records" / f"{ARTICLE.stem}_0.json").unlink()
+    assert extracted(run(papers, out, settings=BatchSettings(jobs=1))) == [f"{ARTICLE.stem}_0"]
+
+
+def test_force_extracts_everything(papers, tmp_path):
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    report = run(papers, out, settings=BatchSettings(jobs=1, force=True))
+    assert len(extracted(report)) == 7
+
+
+def test_changed_vocabulary_changes_the_rules_hash(tmp_path):
+    copies = []
+    for path in cache.rule_files():
+        copy = tmp_path / path.name
+        shutil.copy(path, copy)
+        copies.append(copy)
+    before = cache.rules_hash(copies)
+    drugs = tmp_path / "drugs.json"
+    data = json.loads(drugs.read_text())
+    data["agents"]["newdrugumab"] = {"class": "other_biologic", "names": ["newdrugumab"]}
+    drugs.write_text(json.dumps(data))
+    assert cache.rules_hash(copies) != before
+    assert drugs in copies and any(p.name == "extract.py" for p in copies)
+
+
+def test_changed_rules_invalidate_the_cache(papers, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    monkeypatch.setattr(runner, "rules_hash", lambda: "rules edited since")
+    assert len(extracted(run(papers, out, settings=BatchSettings(jobs=1)))) == 7
+
+
+def test_non_terminal_output_is_one_plain_line_per_paper(papers, tmp_path):
+    cli = [sys.executable, "-m", "pipeline.cli", "run", str(papers), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    done = subprocess.run(cli, capture_output=True, text=True)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 7 and "\x1b" not in done.stderr
+    assert all(re.fullmatch(r"\[\d/7\] \S+_\d: ok \(\d+\.\d\d s\)", line) for line in lines if "garbage" not in line)
+    assert any(re.fullmatch(r"\[\d/7\] \S+garbage\.txt: failed: binary content .*", line) for line in lines)
+    assert done.stdout.startswith("6 of 7 papers ok, 1 failed (0 unchanged")
+    quiet = subprocess.run([*cli, "--quiet"], capture_output=True, text=True)
+    assert [line for line in quiet.stderr.splitlines()] == [
+        line + " (cached; --force retries)" for line in lines if "garbage" in line]
+    assert "6 of 7 papers ok, 1 failed (7 unchanged" in quiet.stdout
+
+
+def test_failing_and_overlong_papers_in_a_pool_do_not_stop_the_batch(papers, tmp_path):
+    # Ten megabytes of words broken at line ends: about 4 s of work, past a 2 s limit that the
+    # seeds (0.3 s at most, a fresh worker's first paper included) stay well within.
+    (papers / "huge.txt").write_text("The chil-\ndren were treated. " * 350_000)
+    out = tmp_path / "out"
+    report = run(papers, out, settings=BatchSettings(jobs=2, time_limit=2))
+    status = {f["study_id"]: (f["status"], f["reason"]) for f in report.files}
+    assert status["huge"] == ("failed", "time limit of 2 s exceeded")
+    assert status["garbage"][0] == "failed"
+    assert sum(s == "ok" for s, _ in status.values()) == 6
+    assert len(list((out / "records").iterdir())) == 6
+    # Not remembered as failed: the next run (perhaps with a longer limit) tries it again.
+    index = json.loads((out / ".cache" / "index.json").read_text())["files"]
+    assert sorted(Path(k).stem for k in index) == sorted(p.stem for p in papers.iterdir() if p.stem != "huge")
+
+
+def test_settings_reject_unknown_keys_and_bad_values():
+    with pytest.raises(TypeError, match="jbos"):
+        BatchSettings(jbos=2)
+    with pytest.raises(ValueError, match="jobs"):
+        BatchSettings(jobs=0)
+    with pytest.raises(ValueError, match="time_limit"):
+        BatchSettings(time_limit=0)
+
+
+def test_a_curators_edit_makes_an_unchanged_paper_merge_again(papers, tmp_path):
+    """The cache must not hide a hand edit from the curation merge (history, suggestions, validation)."""
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    path = out / "records" / f"{ARTICLE.stem}_0.json"
+    record = json.loads(path.read_text())
+    record["figures"]["n_male"].update(value=9, status="curated")
+    path.write_text(json.dumps(record))
+    again = run(papers, out, settings=BatchSettings(jobs=1))
+    assert extracted(again) == [f"{ARTICLE.stem}_0"]
+    assert json.loads(path.read_text())["history"][0]["new"] == 9
