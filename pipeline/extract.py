@@ -70,10 +70,17 @@ def _words():
     return coh, male, female, enrol
 
 
-def own_sentences(paper: Paper, table: bool | None = None) -> Iterator[Sentence]:
+def own_sentences(paper: Paper, table: bool | None = None, having: re.Pattern | None = None) -> Iterator[Sentence]:
+    """Sentences about the paper's own cohort; `having` is a cheap pre-test: the rules' patterns
+    are long alternations, and most sentences hold none of the words they need."""
     for s in paper.sentences:
-        if s.own and (table is None or s.table == table):
+        if s.own and (table is None or s.table == table) and (having is None or having.search(s.text)):
             yield s
+
+
+@lru_cache(maxsize=1)
+def _cohort_noun_re() -> re.Pattern:
+    return re.compile(_words()[0], re.I)
 
 
 def _span(s: Sentence, m: re.Match, group: int | str = 0) -> tuple[int, int, str]:
@@ -130,7 +137,7 @@ def _is_count(value) -> bool:
 @rule
 def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     seen = set()
-    for s in own_sentences(paper, table=False):
+    for s in own_sentences(paper, table=False, having=_cohort_noun_re()):
         for pat, conf, name in _cohort_patterns():
             if name == "cohort_title" and s.section != "front":
                 continue
@@ -172,10 +179,13 @@ def _sex_field(word: str) -> str:
     return "n_male" if re.fullmatch(male, word, re.I) else "n_female"
 
 
+_SEX_WORD = re.compile(r"\d\s*[MF]\b|\b(?:males?|females?|boys?|girls?|men|women)\b", re.I)
+
+
 @rule
 def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     pair, row, pct = _sex_patterns()
-    for s in own_sentences(paper):
+    for s in own_sentences(paper, having=_SEX_WORD):
         if s.table:
             m = row.match(s.text)
             if m:
@@ -299,7 +309,7 @@ _NEGATION = re.compile(r"\b(?:no|none|without|free of|never|nor)\b[^.;,]*$", re.
 @rule
 def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     patterns, pct = _relapse_patterns()
-    for s in own_sentences(paper, table=False):
+    for s in own_sentences(paper, table=False, having=_figure_vocab()[4]["relapse_words"]):
         for pat, name, conf in patterns:
             for m in pat.finditer(s.text):
                 n = _num(m.group("n"))
@@ -332,7 +342,9 @@ def _focality_patterns():
 
 @rule
 def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    for s in own_sentences(paper, table=False):
+    words = _figure_vocab()[4]
+    having = re.compile(f"{words['multifocal_words'].pattern}|{words['unifocal_words'].pattern}", re.I)
+    for s in own_sentences(paper, table=False, having=having):
         for field_name, patterns, pct in _focality_patterns():
             for pat, name, conf in patterns:
                 for m in pat.finditer(s.text):
@@ -386,17 +398,18 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 yield Candidate(f"site_{term.key}", int(m.group("n")), [_span(s, m)], "site_table_row", 0.9,
                                 extra={"pct": _num(m.group("pct"))})
             continue
-        for ent in (e for e in s.doc.ents if e.label_ == "SITE" and not e._.negex):
-            after = s.doc.doc.text[ent.end_char:ent.end_char + 40]
-            field_name = f"site_{ent.ent_id_}"
-            base = s.start + ent.start_char - s.doc.start_char
+        for ent in (e for e in s.ents if e.label == "SITE" and not e.negated):
+            base = s.start + ent.start
+            end = s.start + ent.end
+            after = paper.text[end:end + 40]
+            field_name = f"site_{ent.key}"
             m = _SITE_COUNT.match(after)
             if m:
-                yield Candidate(field_name, int(m.group("n")), [(base, base + len(ent.text) + m.end(), s.section)], "site_count", 0.85)
+                yield Candidate(field_name, int(m.group("n")), [(base, end + m.end(), s.section)], "site_count", 0.85)
                 continue
             m = _SITE_PCT.match(after)
             if m:
-                pct_span = (base, base + len(ent.text) + m.end(), s.section)
+                pct_span = (base, end + m.end(), s.section)
                 fits = counts_for_percent(float(_num(m.group("pct"))), ctx.n) if ctx.n else []
                 if len(fits) == 1:
                     yield Candidate(field_name, fits[0], [pct_span, *ctx.n_spans], "site_percent", 0.7, derived=True)

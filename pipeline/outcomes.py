@@ -46,18 +46,14 @@ def _closest(pattern: re.Pattern, text: str) -> re.Match | None:
 
 def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
     """(start, end, class, agent) of each non-negated drug mention, offsets within the sentence."""
-    if s.doc is None:
-        return []
     out = []
-    for ent in s.doc.ents:
-        if ent.label_ != "DRUG" or ent._.negex:
+    for ent in s.ents:
+        if ent.label != "DRUG" or ent.negated:
             continue
-        term = vocab.lookup("DRUG", ent.text)
+        term = vocab.lookup("DRUG", s.text[ent.start:ent.end])
         if term is None:
             continue
-        agent = term.key if term.agent else None
-        start = ent.start_char - s.doc.start_char
-        out.append((start, start + len(ent.text), term.drug_class, agent))
+        out.append((ent.start, ent.end, term.drug_class, term.key if term.agent else None))
     return out
 
 
@@ -133,9 +129,11 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     p = _patterns()
     for s in own_sentences(paper, table=False):
         drugs = _drugs(s)
+        if not drugs:
+            continue
         classes = {d[2] for d in drugs}
         seen = set()
-        mixed = _mixed_list(s, drugs, p)
+        mixed = _mixed_list(s, drugs, p) if len(classes) >= 3 else None
         if mixed:
             m, listed = mixed
             t = _num(m.group("t"))

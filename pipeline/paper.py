@@ -5,6 +5,7 @@ speak of another cohort?" and "where is this in the kept text?" are answered onc
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,7 +39,17 @@ class Sentence:
     section: str
     table: bool         # a table row rather than prose
     own: bool           # speaks of this paper's cohort (or is neutral in a section that does)
-    doc: object = None  # the spaCy Doc of a prose sentence, for entities and negation
+    ents: list[Mention] = field(default_factory=list)  # vocabulary entities, offsets in `text`
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A vocabulary entity in a sentence: a drug or a bone site, and whether NegEx negated it."""
+    start: int          # offsets within the sentence's text
+    end: int
+    label: str          # DRUG, SITE, NOT_SITE
+    key: str            # the vocabulary entry (agent, class or bone)
+    negated: bool
 
 
 @dataclass
@@ -102,24 +113,47 @@ def document_to_paper(document: Document) -> Paper:
             paper.sentences += _table_rows(norm.text, a, b, sec.name)
             cursor = b
         prose_chunks.append((cursor, sec.end, sec.name))
+    # One spaCy doc per prose chunk, not one for the paper: a chunk starts after its heading, so a
+    # run-in heading glued to the text ("outcome.ResultsNaproxen proved") does not hide a drug.
     texts = [norm.text[a:b] for a, b, _ in prose_chunks]
     for (a, _, name), chunk, doc in zip(prose_chunks, texts, nlp.pipe(texts)):
+        mentions = _mentions(doc)
         for sent in doc.sents:
-            # sent.text, without joining its tokens: a span's text ends at its last token, and a Doc's
-            # text is the string it was made from (doc.text would join every token again).
+            # Sliced from the chunk: a span's .text joins its tokens again, which costs.
             sent_text = chunk[sent.start_char:sent.end_char]
             for s0, e0 in _split_after_citations(sent_text):
-                span = doc.char_span(sent.start_char + s0, sent.start_char + e0, alignment_mode="expand")
                 text = sent_text[s0:e0]
                 if text.strip():
-                    s, e = a + sent.start_char + s0, a + sent.start_char + e0
-                    paper.sentences.append(Sentence(s, e, text, name, False, classify(text, name), span))
-    # Table rows get spaCy docs too, for their drug and site entities.
+                    lo, hi = sent.start_char + s0, sent.start_char + e0
+                    sentence = Sentence(a + lo, a + hi, text, name, False, classify(text, name))
+                    sentence.ents = _within(mentions, lo, hi)
+                    paper.sentences.append(sentence)
+    # Table rows get entities too, for their drugs and sites: one doc for all of them.
     rows = [s for s in paper.sentences if s.table]
-    for row, doc in zip(rows, nlp.pipe(r.text for r in rows)):
-        row.doc = doc[:]
+    if rows:
+        doc = nlp("\n".join(r.text for r in rows))
+        mentions = _mentions(doc)
+        pos = 0
+        for row in rows:
+            row.ents = _within(mentions, pos, pos + len(row.text))
+            pos += len(row.text) + 1
     paper.sentences.sort(key=lambda s: s.start)
     return paper
+
+
+def _mentions(doc) -> list[Mention]:
+    """The doc's entities once, in order (Span.ents would scan all of them for every sentence)."""
+    return [Mention(e.start_char, e.end_char, e.label_, e.ent_id_, e._.negex) for e in doc.ents]
+
+
+def _within(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
+    i = bisect.bisect_left([m.start for m in mentions], lo)
+    out = []
+    while i < len(mentions) and mentions[i].start < hi:
+        m = mentions[i]
+        out.append(Mention(m.start - lo, m.end - lo, m.label, m.key, m.negated))
+        i += 1
+    return out
 
 
 # The tokenizer keeps "cases.16" as one token, so "...in five cases.16 In the current study, ..." is one
@@ -135,7 +169,6 @@ def _split_after_citations(text: str) -> list[tuple[int, int]]:
 
 def norm_range(norm: Normalised, a: int, b: int) -> tuple[int, int]:
     """Normalised span of the kept span [a, b)."""
-    import bisect
     return bisect.bisect_left(norm.to_kept, a), bisect.bisect_left(norm.to_kept, b)
 
 

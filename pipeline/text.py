@@ -7,7 +7,6 @@ of the kept character it came from.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -74,19 +73,16 @@ def normalise(kept: str) -> Normalised:
     return Normalised("".join(out), to_kept)
 
 
-# Typographic characters that papers use for plain ones; one character to one, so offsets hold.
-_FOLD = {
+# Typographic characters that papers use for plain ones, and control characters (but newline and
+# tab) as spaces; one character to one, so offsets hold.
+_FOLD = str.maketrans({
     "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2019": "'", "\u2018": "'",
     "\u201c": '"', "\u201d": '"', "\u00d7": "x", "\f": "\n", "\u00ad": "-",
-}
+    **{chr(c): " " for c in [*range(0, 32), *range(127, 160)] if chr(c) not in "\n\t\f"},
+})
 
 
 def _copy(kept: str, start: int, end: int, out: list[str], to_kept: list[int]) -> None:
-    for i in range(start, end):
-        ch = kept[i]
-        ch = _FOLD.get(ch, ch)
-        if len(ch) == 1 and unicodedata.category(ch) == "Cc" and ch not in "\n\t":
-            ch = " "
-        out.append(ch)
-        to_kept.append(i)
+    out.append(kept[start:end].translate(_FOLD))
+    to_kept.extend(range(start, end))

@@ -75,8 +75,25 @@ def _friendly(error) -> str:
     return f"{label}{error.message}"
 
 
+@lru_cache(maxsize=1)
+def _fast_check():
+    """The schema compiled to Python by fastjsonschema: about ten times faster than jsonschema on a
+    valid record, which every extracted record is. It stops at the first error, so an invalid
+    record is then validated again by jsonschema, which collects every error with its path."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text("utf-8")))
+
+
 def record_issues(record: dict, file: str = "<record>", source: str | None = None) -> list[Issue]:
     """Every schema error of `record`; `source` (the JSON text) lets issues carry line and column."""
+    from fastjsonschema import JsonSchemaException
+
+    try:
+        _fast_check()(record)
+        return []
+    except JsonSchemaException:
+        pass
     issues = []
     for error in sorted(validator().iter_errors(record), key=lambda e: list(map(str, e.absolute_path))):
         line, col = _locate(source, list(error.absolute_path)) if source else (None, None)

@@ -113,3 +113,25 @@ def test_outputs_are_the_contract(tmp_path):
     record = json.loads((out / "records" / f"{ARTICLE.stem}.json").read_text())
     schema_path = (out / "records" / record["$schema"]).resolve()
     assert schema_path.name == "record.schema.json" and schema_path.exists()
+
+
+@pytest.mark.parametrize("break_it", [
+    lambda r: r["figures"]["n_male"].update(value="eight"),
+    lambda r: r["figures"]["n_male"].update(status="guessed"),
+    lambda r: r["figures"].update(site_femur={"value": 3}),
+    lambda r: r["figures"].update(n_mael=r["figures"]["n_male"]),
+    lambda r: r["outcomes"][0].update(drug="aspirin"),
+    lambda r: r["outcomes"][0]["n_treated"]["evidence"][0].update(page=0),
+    lambda r: r["figures"]["age_onset_unit"].update(value="weeks"),
+    lambda r: r.pop("history"),
+])
+def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed_records):
+    """The compiled fast path may only say 'valid' where jsonschema finds nothing either."""
+    from pipeline.validate import _fast_check, validator
+
+    rec = json.loads(json.dumps(seed_records[ARTICLE.stem]))
+    break_it(rec)
+    assert list(validator().iter_errors(rec))
+    assert record_issues(rec)
+    with pytest.raises(Exception):
+        _fast_check()(rec)
