@@ -54,6 +54,9 @@ class MetaSettings:
     level: float = 0.95
     forest_measure: str = "PLO"
     forest_method: str = "REML"
+    # A forest plot of more studies than this is unreadable and its figure grows with every row;
+    # such groups are pooled and listed in pooled.csv and metafor.csv, without a plot.
+    max_forest_studies: int = 80
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
@@ -397,7 +400,7 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
     groups = sorted(included.groupby(["drug", "outcome"]), key=lambda item: _group_key(*item[0]))
     poolable = [(key, g) for key, g in groups if len(g) >= 2]
 
-    rows, plots, metafor_rows = [], [], []
+    rows, plots, metafor_rows, too_big = [], [], [], []
     produced = set()
     for (drug, outcome), g in poolable:
         g = g.sort_values("study_id", kind="stable")
@@ -410,6 +413,9 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
                                       measure, method, settings.level)
                 rows.append({"drug": drug, "outcome": outcome, **row})
                 fits[(measure, method)] = (row, fit)
+        if len(g) > settings.max_forest_studies:
+            too_big.append(f"{drug}/{outcome} ({len(g)} studies)")
+            continue
         row, fit = fits[(settings.forest_measure, settings.forest_method)]
         stem = out_dir / f"forest_{drug}_{outcome}"
         plots += _forest_plot(g, drug, outcome, row, fit, settings, stem)
@@ -447,6 +453,9 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
     if poolable:
         message = (f"pooled {len(poolable)} group(s) from {len(metafor_rows)} study row(s); "
                    f"{len(excluded)} row(s) left out (see meta_excluded.csv)")
+        if too_big:
+            message += (f"; no forest plot for groups of more than {settings.max_forest_studies} studies: "
+                        + ", ".join(too_big))
     else:
         message = ("no drug x outcome group has two or more studies: pooled.csv has only its "
                    f"header and no forest plots were drawn; {len(excluded)} row(s) left out")

@@ -271,3 +271,16 @@ def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_f
     missing = CliRunner().invoke(app, ["meta", "--out", str(empty)])
     assert missing.exit_code == 2
     assert "no outcomes.csv" in missing.output
+
+
+def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_path):
+    from pipeline.meta import MetaSettings, run_meta
+
+    rows = [{"study_id": f"s{i}", "drug": "nsaid", "agent": "", "outcome": "clinical", "n_responded": 3 + i % 4,
+             "n_treated": 10, "proportion": "", "ci_low": "", "ci_high": "", "status": "extracted", "confidence": 0.9}
+            for i in range(5)]
+    pd.DataFrame(rows).to_csv(tmp_path / "outcomes.csv", index=False)
+    result = run_meta(tmp_path, MetaSettings(max_forest_studies=4))
+    assert len(result.pooled) == 4 and result.plots == []
+    assert not list(tmp_path.glob("forest_*"))
+    assert result.message.endswith("no forest plot for groups of more than 4 studies: nsaid/clinical (5 studies)")
