@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .curate import labelled_figures
-from .tables import usable
+from .records import usable
 from .validate import record_issues
 
 COLUMNS = ["study_id", "field", "value_a", "value_b", "status_a", "status_b"]

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .fields import DESCRIBED_STATS, SITE_PREFIX
-from .records import HUMAN_STATUSES
+from .records import HUMAN_STATUSES, usable
 from .store import atomic_write_json
-from .tables import usable
 from .validate import record_issues
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .curate import record_to_gold
 from .fields import DESCRIBED_STATS, SITE_PREFIX
-from .tables import usable
+from .records import usable
 
 SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")
 PARTS = ("stat", "value", "min", "max", "unit")

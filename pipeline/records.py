@@ -11,6 +11,21 @@ from typing import Any
 # Status of a figure, in the order a curator's work outranks the machine's.
 STATUSES = ("extracted", "derived", "conflict", "curated", "rejected")
 HUMAN_STATUSES = ("curated", "rejected")
+# Below this confidence a figure is a candidate for the curator, not a table value.
+TABLE_CONFIDENCE = 0.5
+
+
+def usable(figure: dict | None) -> bool:
+    """Does this figure (as stored in a record) go into the tables? Curated always; rejected never;
+    others when confident. Here, not in tables.py, so deciding it needs no pandas."""
+    if not figure:
+        return False
+    status = figure.get("status")
+    if status == "rejected":
+        return False
+    if status == "curated":
+        return True
+    return figure.get("confidence", 0) >= TABLE_CONFIDENCE
 
 
 @dataclass(frozen=True)

@@ -12,24 +12,9 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from .fields import OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
+from .records import usable
 from .stats import proportion_ci
 from .validate import record_issues
-
-# Below this confidence a figure is a candidate for the curator, not a table value.
-TABLE_CONFIDENCE = 0.5
-
-
-def usable(figure: dict | None) -> bool:
-    """Does this figure go into the tables? Curated always; rejected never; others when confident."""
-    if not figure:
-        return False
-    status = figure.get("status")
-    if status == "rejected":
-        return False
-    if status == "curated":
-        return True
-    return figure.get("confidence", 0) >= TABLE_CONFIDENCE
-
 
 def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None) -> Iterator[tuple[Path, dict]]:
     """Valid records under `records_dir`. A broken hand edit (invalid JSON, schema errors) must not

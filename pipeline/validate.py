@@ -119,7 +119,7 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     likely a typo) unless the curator left a note on it (the paper's own figures disagree); one
     among machine figures only is a warning: it is already listed under the record's checks."""
     from .checks import value_checks
-    from .tables import usable
+    from .records import usable
 
     if not isinstance(record, dict):
         return []  # the schema error says it is not a record
