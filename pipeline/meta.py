@@ -290,7 +290,8 @@ def _group_key(drug: str, outcome: str) -> tuple[int, int]:
 
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     def write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        # xlsxwriter: about three times faster than openpyxl at writing a sheet of thousands of rows.
+        with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
             for name, frame in sheets.items():
                 frame.to_excel(xl, sheet_name=name, index=False)
 
