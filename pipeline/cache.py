@@ -107,7 +107,7 @@ class Cache:
         self.entries[_key(path)] = {
             "hash": digest, "rules_hash": self.rules, "study_id": result.study_id, "status": result.status,
             "reason": result.reason, "seconds": result.seconds,
-            "text_file": f"text/{result.study_id}.txt" if result.kept_text is not None else None,
+            "text_file": f"text/{result.study_id}.txt" if result.written_text else None,
             # The record as this run left it; a record kept untouched because a hand edit broke it
             # gets no stamp, so every run looks at it again and reports it until it is fixed.
             "record_stamp": (self._record_stamp(result.study_id)

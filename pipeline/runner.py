@@ -38,6 +38,7 @@ class Result:
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
     curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
+    written_text: bool = False        # a kept text (text/<study_id>.txt) went with the record
     cached: bool = False              # not extracted this run: unchanged since the last one
     # Failed for a cause outside the paper and the rules (time limit, crashed worker): not cached,
     # so the next run tries again (perhaps with a longer --time-limit).
@@ -130,9 +131,23 @@ def write_result(out_dir: Path, result: Result) -> None:
 
 # --- in this process (--jobs 1) -----------------------------------------------------------------
 
-def results_in_process(tasks: Iterable[tuple[int, Path]]) -> Iterator[tuple[int, Result]]:
+def extract_and_write(path: Path, out_dir: Path) -> Result:
+    """process_file, then write_result, where the paper was extracted (the worker, in a pool): the
+    parent then neither receives a whole record over the pipe nor spends its time writing it. The
+    Result comes back without its record and text, which are on disk."""
+    result = process_file(path)
+    try:
+        write_result(out_dir, result)
+    except OSError as exc:
+        result.status, result.reason = "failed", f"cannot write its record: {exc.strerror or exc}"
+    result.written_text = result.kept_text is not None
+    result.record = result.kept_text = None
+    return result
+
+
+def results_in_process(tasks: Iterable[tuple[int, Path]], out_dir: Path) -> Iterator[tuple[int, Result]]:
     for i, path in tasks:
-        yield i, process_file(path)
+        yield i, extract_and_write(path, out_dir)
 
 
 # --- in worker processes (--jobs N) ------------------------------------------------------------
@@ -165,7 +180,7 @@ def _worker_main(conn) -> None:
             return
         if path is None:
             return
-        conn.send(process_file(path))
+        conn.send(extract_and_write(*path))
 
 
 class _Worker:
@@ -178,10 +193,10 @@ class _Worker:
         self.task: tuple[int, Path] | None = None
         self.started = self.deadline = 0.0
 
-    def give(self, task: tuple[int, Path], time_limit: float) -> None:
+    def give(self, task: tuple[int, Path], out_dir: Path, time_limit: float) -> None:
         self.task, self.started = task, time.monotonic()
         self.deadline = self.started + time_limit
-        self.conn.send(task[1])
+        self.conn.send((task[1], out_dir))
 
     def stop(self, kill: bool = False) -> None:
         if kill:
@@ -203,8 +218,10 @@ def _failed(task: tuple[int, Path], reason: str, seconds: float) -> Result:
     return Result(str(path), path.stem, "failed", reason, round(seconds, 3), transient=True)
 
 
-def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: float) -> Iterator[tuple[int, Result]]:
-    """(index, Result) for every task, in the order they finish, from `jobs` worker processes."""
+def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
+                    time_limit: float) -> Iterator[tuple[int, Result]]:
+    """(index, Result) for every task, in the order they finish, from `jobs` worker processes that
+    also write the records."""
     tasks = iter(tasks)
     first = next(tasks, None)
     if first is None:
@@ -220,7 +237,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: fl
         if task is None:
             exhausted = True
         else:
-            w.give(task, time_limit)
+            w.give(task, out_dir, time_limit)
 
     try:
         while True:
@@ -247,7 +264,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], jobs: int, time_limit: fl
                     feed(w)
                 else:
                     task, w.task = w.task, None
-                    feed(w)  # before the parent writes this result, so the worker does not wait for it
+                    feed(w)  # before the parent books this result, so the worker does not wait for it
                     yield task[0], message
             now = time.monotonic()
             for w in [w for w in workers if w.task is not None and now >= w.deadline]:
@@ -304,12 +321,11 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
                 finish(i, Result(str(path), entry["study_id"], entry["status"], entry["reason"], cached=True))
 
     if settings.jobs == 1:
-        results = results_in_process(to_extract())
+        results = results_in_process(to_extract(), out_dir)
     else:
-        results = results_in_pool(to_extract(), min(settings.jobs, len(papers)), settings.time_limit)
+        results = results_in_pool(to_extract(), out_dir, min(settings.jobs, len(papers)), settings.time_limit)
     try:
         for i, result in results:
-            write_result(out_dir, result)
             digest = digests.pop(i)
             if not result.transient:
                 cache.remember(papers[i], digest, result)
