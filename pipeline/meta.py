@@ -56,7 +56,7 @@ class MetaSettings:
     forest_method: str = "REML"
     # A forest plot of more studies than this is unreadable and its figure grows with every row;
     # such groups are pooled and listed in pooled.csv and metafor.csv, without a plot.
-    max_forest_studies: int = 80
+    max_forest_studies: int = 40
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
