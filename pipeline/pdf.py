@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
+# pdfminer logs every odd operator of a real PDF ("Cannot set non-stroke color: 2 components"):
+# noise on a reviewer's terminal, in every worker process; a PDF that cannot be read is reported
+# in one line anyway.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
 class PdfReadError(Exception):
