@@ -247,6 +247,20 @@ def _stat_in(text: str) -> str | None:
     return best[1] if best else None
 
 
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
+
+
+def _before(paper: Paper, s: Sentence, hits: list, i: int) -> str:
+    """The 40 characters before anchor i, for its statistic word. Not cut at the sentence start:
+    the sentencizer splits "The median (min.-max.) follow-up time" after "(min.", so the word can
+    lie in the previous spaCy sentence; cut at a real sentence end or the previous anchor instead."""
+    a, b = s.start + hits[i][0], s.start + hits[i][1]
+    lo = s.start + hits[i - 1][1] if i else max(0, a - 40)
+    window = paper.text[max(lo, a - 40):b]
+    ends = list(_SENTENCE_END.finditer(window))
+    return window[ends[-1].end():] if ends else window
+
+
 @rule
 def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     anchors, not_anchors, _, spread, _ = _figure_vocab()
@@ -261,8 +275,7 @@ def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             m = _STAT_VALUE.match(text[b:stop])
             if not m or re.search(r"\brang", m.group("link"), re.I) and not _stat_in(m.group("link")):
                 continue  # "ranging from 23 to 36 months" describes a subgroup's spread, not a statistic
-            prev_end = hits[i - 1][1] if i else 0
-            stat = _stat_in(m.group("link")) or _stat_in(text[max(prev_end, a - 40):b])
+            stat = _stat_in(m.group("link")) or _stat_in(_before(paper, s, hits, i))
             unit = _unit(m.group("u1") or m.group("u2") or m.group("u3")) or _unit(
                 (re.search(_UNIT, m.group("link"), re.I) or [None])[0])
             lo = hi = None

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .fields import OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
+from .fields import DESCRIBED_STATS, OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
 from .records import usable
 from .stats import proportion_ci
 from .validate import record_issues
@@ -35,13 +35,19 @@ def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = Non
             skipped.append((path, reason))
 
 
+def _conflict_key(name: str) -> str:
+    base, _, part = name.rpartition("_")
+    return base if base in DESCRIBED_STATS and part in ("stat", "value", "min", "max", "unit") else name
+
+
 def study_row(record: dict) -> dict:
     figures = record.get("figures", {})
     row = {"study_id": record["study_id"], "source_file": record.get("source_file")}
     for name, fig in figures.items():
         if usable(fig):
             row[name] = fig.get("value")
-    row["n_conflicts"] = sum(1 for f in figures.values() if f.get("status") == "conflict")
+    # A described statistic in conflict is one conflict, not five (stat, value, min, max, unit).
+    row["n_conflicts"] = len({_conflict_key(name) for name, f in figures.items() if f.get("status") == "conflict"})
     row["n_conflicts"] += sum(1 for o in record.get("outcomes", []) for k in ("n_responded", "n_treated")
                               if o.get(k) and o[k].get("status") == "conflict")
     return row
