@@ -64,6 +64,8 @@ class FastNegex(Negex):
     sentence, quadratic on a long section) replaced by one pass over the entities."""
 
     def negex(self, doc: Doc) -> Doc:
+        if not any(e.label_ in self.ent_types for e in doc.ents):
+            return doc  # nothing to negate: skip the cue matcher, most chunks name no drug or bone
         preceding, following, terminating = self.process_negations(doc)
         boundaries = self.termination_boundaries(doc, terminating)
         starts = [b[0] for b in boundaries]
