@@ -20,14 +20,13 @@ from matplotlib.figure import Figure
 from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
+from pipeline.fields import OUTCOMES
 from pipeline.stats import CI_METHOD, proportion_ci
+from pipeline.vocab import drug_classes, drug_label
 from pipeline.store import atomic_write, atomic_write_csv
 
-DRUGS = (
-    "nsaid", "methotrexate", "sulfasalazine", "other_dmard", "tnf_inhibitor", "other_biologic",
-    "bisphosphonate", "corticosteroid", "antibiotic", "combination", "any",
-)
-OUTCOMES = ("clinical", "mri")
+# The classes and outcomes of the output contract, from the vocabulary and fields, not copies.
+DRUGS = drug_classes()
 MEASURES = ("PLO", "PFT")
 METHODS = ("DL", "REML")
 POOLED_COLUMNS = [
@@ -38,12 +37,6 @@ EXCLUDED_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_tr
                     "status", "confidence", "reason"]
 METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni"]
 MEASURE_LABELS = {"PLO": "logit", "PFT": "Freeman-Tukey double arcsine"}
-DRUG_LABELS = {
-    "nsaid": "NSAID", "methotrexate": "Methotrexate", "sulfasalazine": "Sulfasalazine",
-    "other_dmard": "Other DMARD", "tnf_inhibitor": "TNF inhibitor", "other_biologic": "Other biologic",
-    "bisphosphonate": "Bisphosphonate", "corticosteroid": "Corticosteroid", "antibiotic": "Antibiotic",
-    "combination": "Combination", "any": "Any treatment",
-}
 
 
 @dataclass(frozen=True)
@@ -365,7 +358,7 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.axhline(1.75, color="grey", lw=0.6)
 
-    title = (f"{DRUG_LABELS[drug]} — {'MRI' if outcome == 'mri' else 'clinical'} response "
+    title = (f"{drug_label(drug)} — {'MRI' if outcome == 'mri' else 'clinical'} response "
              f"(k = {k}; random effects, {row['measure']} {row['method']})")
     fig.suptitle(title, x=0.02, ha="left", weight="bold", fontsize=13)
     fig.text(

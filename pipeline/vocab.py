@@ -57,5 +57,12 @@ def cohort() -> dict:
     return load("cohort.json")
 
 
-def drug_classes() -> list[str]:
-    return list(load("drugs.json")["classes"])
+@lru_cache(maxsize=1)
+def drug_classes() -> tuple[str, ...]:
+    """The drug classes, in the order tables and plots list them."""
+    return tuple(load("drugs.json")["classes"])
+
+
+def drug_label(drug_class: str) -> str:
+    """A class as a person reads it ("TNF inhibitor"), for plot titles."""
+    return load("drugs.json")["class_labels"].get(drug_class, drug_class)

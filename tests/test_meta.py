@@ -284,3 +284,16 @@ def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_pa
     assert len(result.pooled) == 4 and result.plots == []
     assert not list(tmp_path.glob("forest_*"))
     assert result.message.endswith("no forest plot for groups of more than 4 studies: nsaid/clinical (5 studies)")
+
+
+def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
+    """meta once kept its own copy of the class list and dropped mixed_second_line as unknown."""
+    from pipeline.meta import run_meta
+
+    rows = [{"study_id": f"s{i}", "drug": "mixed_second_line", "agent": "", "outcome": "clinical",
+             "n_responded": 2 + i, "n_treated": 6, "proportion": "", "ci_low": "", "ci_high": "",
+             "status": "extracted", "confidence": 0.9} for i in range(2)]
+    pd.DataFrame(rows).to_csv(tmp_path / "outcomes.csv", index=False)
+    result = run_meta(tmp_path)
+    assert result.groups_pooled == [("mixed_second_line", "clinical")]
+    assert (tmp_path / "forest_mixed_second_line_clinical.png").exists()

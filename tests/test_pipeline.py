@@ -135,3 +135,20 @@ def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed
     assert record_issues(rec)
     with pytest.raises(Exception):
         _fast_check()(rec)
+
+
+def test_schema_names_the_fields_and_classes_the_code_uses():
+    """The schema file, the field list and the drug vocabulary are kept apart; they must not drift."""
+    from pipeline.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
+    from pipeline.validate import SCHEMA_PATH
+    from pipeline.vocab import drug_classes
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    figures = schema["properties"]["figures"]["properties"]
+    assert set(figures) == set(STUDY_FIELDS)
+    for name, prop in figures.items():
+        assert prop["$ref"] == f"#/$defs/{kind(name)}_figure"
+    assert kind("site_femur") == COUNT and kind("mean_lesions_per_patient") == NUMBER
+    outcome = schema["properties"]["outcomes"]["items"]["properties"]
+    assert tuple(outcome["drug"]["enum"]) == drug_classes()
+    assert outcome["outcome"]["enum"] == [*OUTCOMES, None]
