@@ -145,16 +145,18 @@ def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 n = _num(m.group("n"))
                 if not _is_count(n) or (s.start + m.start("n")) in seen:
                     continue
-                if _negated_count(s.text, m.start("n")):
+                if _not_a_cohort_count(s.text, m.start("n")):
                     continue
                 seen.add(s.start + m.start("n"))
                 yield Candidate("n_patients", int(n), [_span(s, m)], name, conf)
 
 
-def _negated_count(text: str, at: int) -> bool:
-    """A count inside "of the N patients" or after "age of" is not a cohort size."""
-    before = text[max(0, at - 12):at].lower()
-    return bool(re.search(r"(?:age of|aged|\bof|/)\s*$", before)) and not re.search(r"(?:cohort|series|group|among the|of the|of all)\s+$", text[max(0, at - 20):at].lower())
+def _not_a_cohort_count(text: str, at: int) -> bool:
+    """A number after "age of", "aged", a bare "of" or a slash ("48 of 314 patients", "under the age
+    of 16") is part of another figure; "cohort of 41", "among the 774", "of all 30" still count."""
+    before = text[max(0, at - 20):at].lower()
+    return bool(re.search(r"(?:age of|aged|\bof|/)\s*$", before)) and not re.search(
+        r"(?:cohort|series|group|among the|of the|of all)\s+$", before)
 
 
 # --- sex split ------------------------------------------------------------------------------
