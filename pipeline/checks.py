@@ -38,25 +38,27 @@ def value_checks(values: dict[str, Any], responses: Iterable[tuple[str, str, Any
         if treated is not None and n is not None and treated > n:
             # Papers sometimes count treatment courses, not patients ("TNF-a (n:31)" in a cohort of 25).
             check("treated_within_cohort", False, f"{drug}/{outcome}: {treated} treated exceeds n_patients = {n}",
-                  [f"outcomes.{drug}.{outcome}"])
+                  [f"outcomes.{drug}.{outcome}.n_treated"])
         if responded is not None and treated is not None:
             check("responders_within_treated", responded <= treated,
-                  f"{drug}/{outcome}: {responded} responded of {treated} treated", [f"outcomes.{drug}.{outcome}"])
+                  f"{drug}/{outcome}: {responded} responded of {treated} treated",
+                  [f"outcomes.{drug}.{outcome}.n_responded", f"outcomes.{drug}.{outcome}.n_treated"])
     return checks
 
 
 def run_checks(figures: dict[str, Figure], outcomes: list[OutcomeRow], percents: list[tuple[str, int, float]] = ()) -> list[dict]:
     """`percents` are (field, count, stated percent) triples the rules saw printed together."""
-    rows = {f"outcomes.{row.drug}.{row.outcome}": row for row in outcomes}
+    # Every figure a check can name: study figures by field, outcome figures as outcomes.<drug>.<outcome>.<count>.
+    named = dict(figures)
+    for row in outcomes:
+        for key in ("n_responded", "n_treated"):
+            if getattr(row, key):
+                named[f"outcomes.{row.drug}.{row.outcome}.{key}"] = getattr(row, key)
 
     def penalise(fields: list[str]):
         for name in fields:
-            if name in figures:
-                figures[name].confidence = max(0.0, figures[name].confidence - PENALTY)
-            elif name in rows:
-                for fig in (rows[name].n_responded, rows[name].n_treated):
-                    if fig:
-                        fig.confidence = max(0.0, fig.confidence - PENALTY)
+            if name in named:
+                named[name].confidence = max(0.0, named[name].confidence - PENALTY)
 
     checks = value_checks(
         {name: fig.value for name, fig in figures.items()},

@@ -106,6 +106,8 @@ _CHECK_WORDS = {
     "focality_sum": "unifocal + multifocal does not add up to the cohort",
     "count_within_cohort": "a count is larger than the cohort",
     "responders_within_treated": "more responders than treated",
+    "treated_within_cohort": "more treated than the cohort (courses counted, not patients?)",
+    "percent_matches_count": "the printed percentage does not fit the count",
 }
 
 
@@ -141,8 +143,9 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
             continue
         responses.append((row.get("drug"), row.get("outcome"),
                           table_value(row.get("n_responded")), table_value(row.get("n_treated"))))
-        places[f"outcomes.{row.get('drug')}.{row.get('outcome')}"] = [
-            (["outcomes", i, key, "value"], row[key]) for key in ("n_responded", "n_treated") if table_value(row.get(key)) is not None]
+        for key in ("n_responded", "n_treated"):
+            if table_value(row.get(key)) is not None:
+                places[f"outcomes.{row.get('drug')}.{row.get('outcome')}.{key}"] = [(["outcomes", i, key, "value"], row[key])]
     issues = []
     for check in value_checks(values, responses):
         if check["ok"]:

@@ -111,7 +111,7 @@ def test_failed_check_lowers_confidence_and_is_listed_for_the_curator(seed_recor
     """Table 1 of the abstract counts 31 TNF-a treatments in a cohort of 25 patients."""
     rec = seed_records[ABSTRACT.stem]
     failed = [c for c in rec["checks"] if not c["ok"]]
-    assert [(c["check"], c["fields"]) for c in failed] == [("treated_within_cohort", ["outcomes.tnf_inhibitor.clinical"])]
+    assert [(c["check"], c["fields"]) for c in failed] == [("treated_within_cohort", ["outcomes.tnf_inhibitor.clinical.n_treated"])]
     row = next(o for o in rec["outcomes"] if (o["drug"], o["outcome"]) == ("tnf_inhibitor", "clinical"))
     assert row["n_treated"]["confidence"] == pytest.approx(0.9 - 0.25)
 
