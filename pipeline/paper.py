@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import vocab
-from .nlp import get_nlp
+from .nlp import may_name_a_term, sentence_docs, sentence_spans
 from .records import Document, Evidence, Section
 from .sections import section_trust, text_to_sections
 from .text import Normalised, normalise
 
 # A citation marker glued to a word: "group7 has", "et al.15 have", "lesions.7", "cohorts.7,8".
-_REF_MARK = re.compile(r"(?<=[a-z)%])\.?\d{1,2}(?:\s?[,\u2013-]\s?\d{1,2})*(?=[\s.,;:)]|$)")
+# The word's last character is matched, not looked behind at: the search then skips to letters.
+_REF_MARK = re.compile(r"[a-z)%]\.?\d{1,2}(?:\s?[,\u2013-]\s?\d{1,2})*(?=[\s.,;:)]|$)")
 _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-z]+ (?:et al\.?|and [A-Z][a-z]+),? \(?(?:19|20)\d{2}")
 
 
@@ -26,8 +27,9 @@ def _cue_patterns() -> tuple[re.Pattern, re.Pattern]:
     c = vocab.cohort()
     def alt(words):  # line breaks fall anywhere: "in the current\nstudy"
         return r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words) + r")\b"
-    own = re.compile(alt(c["own_cues"]), re.I)
-    other = re.compile(alt(c["other_cues"]), re.I)
+    # Matched against the lower-cased sentence: three times faster than re.IGNORECASE.
+    own = re.compile(alt(w.lower() for w in c["own_cues"]))
+    other = re.compile(alt(w.lower() for w in c["other_cues"]))
     return own, other
 
 
@@ -85,10 +87,11 @@ def classify(text: str, section: str) -> bool:
     if trust == "none":
         return False
     own_re, other_re = _cue_patterns()
-    if own_re.search(text):
+    lower = text.lower()
+    if own_re.search(lower):
         return True
     # Searched only when no own cue is found: an own cue wins anyway.
-    if other_re.search(text) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
+    if other_re.search(lower) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
         return False
     return trust == "own"
 
@@ -96,9 +99,8 @@ def classify(text: str, section: str) -> bool:
 def document_to_paper(document: Document) -> Paper:
     norm = normalise(document.text)
     paper = Paper(document, norm, text_to_sections(norm.text))
-    nlp = get_nlp()
     table_spans = [norm_range(norm, a, b) for a, b in document.table_spans]
-    prose_chunks = []
+    prose_chunks: list[tuple[int, int, str]] = []
     for sec in paper.sections:
         if sec.name == "table":
             paper.sentences += _table_rows(norm.text, sec.start, sec.end, sec.name)
@@ -113,26 +115,25 @@ def document_to_paper(document: Document) -> Paper:
             paper.sentences += _table_rows(norm.text, a, b, sec.name)
             cursor = b
         prose_chunks.append((cursor, sec.end, sec.name))
-    # One spaCy doc per prose chunk, not one for the paper: a chunk starts after its heading, so a
+    # Sentences are cut per prose chunk, not over the paper: a chunk starts after its heading, so a
     # run-in heading glued to the text ("outcome.ResultsNaproxen proved") does not hide a drug.
-    texts = [norm.text[a:b] for a, b, _ in prose_chunks]
-    for (a, _, name), chunk, doc in zip(prose_chunks, texts, nlp.pipe(texts)):
-        mentions = _mentions(doc)
-        for sent in doc.sents:
-            # Sliced from the chunk: a span's .text joins its tokens again, which costs.
-            sent_text = chunk[sent.start_char:sent.end_char]
+    for a, b, name in prose_chunks:
+        chunk = norm.text[a:b]
+        spans = sentence_spans(chunk)
+        mentions = _mentions_in(chunk, spans)
+        for lo, hi in spans:
+            sent_text = chunk[lo:hi]
             for s0, e0 in _split_after_citations(sent_text):
                 text = sent_text[s0:e0]
                 if text.strip():
-                    lo, hi = sent.start_char + s0, sent.start_char + e0
-                    sentence = Sentence(a + lo, a + hi, text, name, False, classify(text, name))
-                    sentence.ents = _within(mentions, lo, hi)
+                    sentence = Sentence(a + lo + s0, a + lo + e0, text, name, False, classify(text, name))
+                    sentence.ents = _within(mentions, lo + s0, lo + e0)
                     paper.sentences.append(sentence)
-    # Table rows get entities too, for their drugs and sites: one doc for all of them.
+    # Table rows get entities too, for their drugs and sites, read as one text.
     rows = [s for s in paper.sentences if s.table]
     if rows:
-        doc = nlp("\n".join(r.text for r in rows))
-        mentions = _mentions(doc)
+        joined = "\n".join(r.text for r in rows)
+        mentions = _mentions_in(joined, sentence_spans(joined))
         pos = 0
         for row in rows:
             row.ents = _within(mentions, pos, pos + len(row.text))
@@ -141,9 +142,14 @@ def document_to_paper(document: Document) -> Paper:
     return paper
 
 
-def _mentions(doc) -> list[Mention]:
-    """The doc's entities once, in order (Span.ents would scan all of them for every sentence)."""
-    return [Mention(e.start_char, e.end_char, e.label_, e.ent_id_, e._.negex) for e in doc.ents]
+def _mentions_in(text: str, spans: list[tuple[int, int]]) -> list[Mention]:
+    """The vocabulary entities of `text`, cut into the sentences `spans`, with offsets in `text`.
+    Only sentences that may name a term go through spaCy, one doc each: most of a paper need not."""
+    named = [(lo, hi) for lo, hi in spans if may_name_a_term(text[lo:hi])]
+    out = []
+    for (lo, _), doc in zip(named, sentence_docs(text[lo:hi] for lo, hi in named)):
+        out += [Mention(e.start_char + lo, e.end_char + lo, e.label_, e.ent_id_, e._.negex) for e in doc.ents]
+    return out
 
 
 def _within(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:

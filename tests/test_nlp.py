@@ -1,0 +1,69 @@
+"""The spaCy stage: sentences cut without spaCy must be spaCy's, and the gate that keeps sentences
+away from spaCy must never keep one that names a drug or a bone."""
+import random
+
+import pytest
+
+from pipeline.nlp import get_nlp, may_name_a_term, sentence_docs, sentence_spans
+from pipeline.read import read_document
+from pipeline.text import normalise
+
+from .conftest import ABSTRACT, ARTICLE
+
+# Pieces that make the sentencizer's hard cases: sentence-final characters glued to words and
+# numbers, abbreviations the tokenizer keeps whole, whitespace runs that become tokens, brackets
+# and quotes after a full stop, characters from other scripts.
+_PIECES = ["a", "Word", "end", ".", "!", "?", "...", " ", "  ", "\n", " \n", "\n ", "\t", "(", ")", '"', "'",
+           "e.g.", "Dr.", "1.6", "15", "%", "-", ",", ";", ":", "U.S.", "et al.", "Fig.", "\u3002", "\u061f",
+           "\u203c", "[1]", "MRI", "A.", "x", "\u2028", "\u3000", "cases.16"]
+
+
+def _sentencizer_spans(text):
+    return [(s.start_char, s.end_char) for s in get_nlp()(text).sents] if len(get_nlp().make_doc(text)) else []
+
+
+@pytest.mark.parametrize("path", [ARTICLE, ABSTRACT], ids=["article", "abstract"])
+def test_sentence_spans_are_the_sentencizers_on_the_seeds(path):
+    text = normalise(read_document(path).text).text
+    spans = sentence_spans(text)
+    assert len(spans) > 20
+    assert spans == _sentencizer_spans(text)
+
+
+def test_sentence_spans_are_the_sentencizers_on_hard_cases():
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 25)))
+        assert sentence_spans(text) == _sentencizer_spans(text), repr(text)
+
+
+def test_sentence_spans_cut_after_a_full_stop_and_before_a_line_break():
+    text = "Fifteen children were included.\nAll had CRMO (e.g. multifocal). Twelve improved!"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Fifteen children were included.", "\nAll had CRMO (e.g. multifocal).", "Twelve improved!"]
+
+
+@pytest.mark.parametrize("path", [ARTICLE, ABSTRACT], ids=["article", "abstract"])
+def test_the_gate_keeps_every_sentence_that_names_a_drug_or_a_bone(path):
+    text = normalise(read_document(path).text).text
+    sentences = [text[a:b] for a, b in sentence_spans(text)]
+    named = [s for s, doc in zip(sentences, get_nlp().pipe(sentences)) if doc.ents]
+    assert len(named) > 5
+    assert all(may_name_a_term(s) for s in named)
+    # ... and keeps most other sentences away from spaCy.
+    assert sum(map(may_name_a_term, sentences)) < 0.6 * len(sentences)
+
+
+def test_a_term_split_by_a_line_break_is_found_and_negated():
+    text = "No patient received anti-tumor necrosis\nfactor treatment."
+    (doc,) = sentence_docs([text])
+    assert [(e.text, e.label_, e._.negex) for e in doc.ents] == [("anti-tumor necrosis\nfactor", "DRUG", True)]
+    assert may_name_a_term(text) and not may_name_a_term("Fifteen children were included.")
+
+
+def test_sentence_docs_find_what_the_whole_pipeline_finds():
+    sentence = "Naproxen proved effective, but no patient received etanercept for vertebral lesions."
+    (doc,) = sentence_docs([sentence])
+    whole = get_nlp()(sentence)
+    assert [(e.text, e.ent_id_, e._.negex) for e in doc.ents] == [(e.text, e.ent_id_, e._.negex) for e in whole.ents]
+    assert [e.ent_id_ for e in doc.ents] == ["naproxen", "etanercept", "vertebra"]
