@@ -90,6 +90,11 @@ class Cache:
             return None
         return entry
 
+    def record_stamps(self) -> dict[str, list[int]]:
+        """Record file name -> [size, mtime_ns] as the pipeline wrote it. Only records that passed
+        the schema are written, so a record with its stamp unchanged needs no validating again."""
+        return {f"{e['study_id']}.json": e["record_stamp"] for e in self.entries.values() if e.get("record_stamp")}
+
     def _record_stamp(self, study_id: str) -> list[int] | None:
         try:
             st = (self.out_dir / "records" / f"{study_id}.json").stat()

@@ -140,6 +140,11 @@ def merge_records(existing: dict | None, new: dict, edited_at: str | None = None
     machine = dict(labelled_figures(new))
     changes = _history_entries(existing["history"], merged, machine, edited_at or _now())
     merged["history"] = existing["history"] + changes
+    # Every record the pipeline writes is valid (the tables trust it without validating again), so
+    # a merge is checked too: a curator's figure could fit the old record and not the new one.
+    issues = record_issues(merged)
+    if issues:
+        return MergeResult(None, "kept", f"the merged record fails the schema: {issues[0].path}: {issues[0].message}")
     curation = [{"field": label, **d} for label, d in disagreements if d is not None]
     return MergeResult(merged, "updated", curation=curation, changes=changes)
 

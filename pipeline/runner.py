@@ -337,7 +337,7 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
         cache.save()
     if tables_stale(out_dir):
         from .tables import write_tables   # pandas and scipy: only when a table must change
-        write_tables(out_dir)
+        write_tables(out_dir, trusted=cache.record_stamps())
     report = RunReport(str(input_dir), str(out_dir), files=entries)
     cached = sum(1 for f in entries if f["cached"])
     report.totals = {"papers": len(papers), "ok": len(papers) - report.failed, "failed": report.failed,

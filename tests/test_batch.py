@@ -175,3 +175,21 @@ def test_a_curators_edit_makes_an_unchanged_paper_merge_again(papers, tmp_path):
     again = run(papers, out, settings=BatchSettings(jobs=1))
     assert extracted(again) == [f"{ARTICLE.stem}_0"]
     assert json.loads(path.read_text())["history"][0]["new"] == 9
+
+
+def test_tables_validate_again_a_record_edited_after_the_run(papers, tmp_path):
+    """The tables skip validating records still as the run wrote them; an edit must end that trust."""
+    from pipeline.tables import write_tables
+
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    stamps = cache.Cache(out, cache.rules_hash()).record_stamps()
+    assert len(stamps) == 6
+    path = out / "records" / f"{ARTICLE.stem}_0.json"
+    record = json.loads(path.read_text())
+    record["figures"]["n_male"]["value"] = "eight"
+    path.write_text(json.dumps(record))
+    skipped = []
+    studies, _ = write_tables(out, skipped, trusted=stamps)
+    assert [(p.name, reason.split(":")[0]) for p, reason in skipped] == [(path.name, "fails the schema")]
+    assert len(studies) == 5
