@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from scipy import optimize, special, stats
-from statsmodels.stats.meta_analysis import combine_effects
 
 from pipeline.fields import OUTCOMES
 from pipeline.stats import CI_METHOD, proportion_ci
@@ -136,7 +135,7 @@ def _ipft_hm(values: np.ndarray, ni: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- tau² estimators
 
 def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
-    """REML between-study variance; statsmodels' combine_effects offers only DL and Paule-Mandel.
+    """REML between-study variance, as metafor's `method="REML"`.
 
     metafor maximises the restricted likelihood by Fisher scoring from the Hedges estimate and falls
     back to 0 when the likelihood at 0 is higher; solving the score equation and keeping the better
@@ -166,19 +165,24 @@ def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
 
 
 def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
-    # statsmodels' side statistics we do not use divide by zero on identical studies (Q = 0) and take
-    # the sqrt of a negative when Q < k-1; the figures read from it (Q, DL tau²) are fine.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fe = combine_effects(yi, vi, method_re="dl")
-    q = max(0.0, float(fe.q))
-    # statsmodels 0.15 leaves the DL estimate negative when Q < k-1; metafor truncates at 0.
-    tau2 = max(0.0, float(fe.tau2)) if method == "DL" else _reml_tau2(yi, vi)
+    # Cochran's Q and the DerSimonian-Laird tau² in closed form, not from statsmodels' combine_effects:
+    # the same numbers, and one heavy dependency fewer (importing it cost more than all the pooling).
+    # Q keeps statsmodels' algebra, sum(w·y²) - sum(w·y)²/sum(w), so pooled.csv stays bit for bit what
+    # it was (the tests compare it with metafor); that form can round a hair below 0 when the studies
+    # agree exactly, hence the clamp.
+    k = len(yi)
+    w_fe = 1.0 / vi
+    w_fe_sum = w_fe.sum()
+    q_raw = float((w_fe * yi**2).sum() - (w_fe * yi).sum() ** 2 / w_fe_sum)
+    q = max(0.0, q_raw)
+    c = float(w_fe_sum - (w_fe**2).sum() / w_fe_sum)
+    # DL is negative when Q < k-1; metafor truncates it at 0.
+    tau2 = max(0.0, (q_raw - (k - 1)) / c) if method == "DL" else _reml_tau2(yi, vi)
     w = 1.0 / (vi + tau2)
     estimate = float(np.sum(w * yi) / w.sum())
     # metafor's I² for random-effects fits: tau² over tau² plus the "typical" within-study variance,
     # so DL and REML rows of one group can differ in I² though they share Q.
-    w_fe = 1.0 / vi
-    typical_v = (len(yi) - 1) / (w_fe.sum() - (w_fe**2).sum() / w_fe.sum())
+    typical_v = (k - 1) / c
     i2 = 100.0 * tau2 / (typical_v + tau2)
     return PooledFit(
         estimate=estimate,
@@ -186,7 +190,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
         tau2=tau2,
         i2=i2,
         q=q,
-        q_p=float(stats.chi2.sf(q, len(yi) - 1)),
+        q_p=float(stats.chi2.sf(q, k - 1)),
         weights=w / w.sum(),
     )
 

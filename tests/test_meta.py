@@ -177,7 +177,7 @@ def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(out_di
 
 
 def test_dl_tau2_is_truncated_at_zero_when_studies_agree(out_dir):
-    # statsmodels returns a negative DL estimate here; metafor, and so pooled.csv, report 0.
+    # The DL formula gives a negative estimate here (Q < k - 1); metafor, and so pooled.csv, report 0.
     pooled = run_meta(out_dir).pooled
     for measure in ("PLO", "PFT"):
         row = _row(pooled, "nsaid", "clinical", measure, "DL")
