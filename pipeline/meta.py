@@ -16,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from pipeline.fields import OUTCOMES
-from pipeline.stats import CI_METHOD, proportion_ci
 from pipeline.vocab import drug_classes, drug_label
 from pipeline.store import atomic_write, atomic_write_csv
 
@@ -190,7 +188,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str) -> PooledFit:
         tau2=tau2,
         i2=i2,
         q=q,
-        q_p=float(stats.chi2.sf(q, k - 1)),
+        q_p=float(special.chdtrc(k - 1, q)),
         weights=w / w.sum(),
     )
 
@@ -202,7 +200,7 @@ def pool_group(xi: np.ndarray, ni: np.ndarray, measure: str, method: str,
     ni = np.asarray(ni)
     yi, vi = _escalc(measure, xi, ni)
     fit = _pool(yi, vi, method)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     pi_half = z * math.sqrt(fit.se**2 + fit.tau2)
     link = np.array([
         fit.estimate,
@@ -301,6 +299,12 @@ def _pct(p: float) -> str:
 
 def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
                  settings: MetaSettings, stem: Path) -> list[Path]:
+    # Imported here, not at the top: matplotlib and scipy.stats (behind the exact study CIs) each cost
+    # more to import than all the pooling, and a run whose groups exceed max_forest_studies draws none.
+    from matplotlib.figure import Figure
+
+    from pipeline.stats import CI_METHOD, proportion_ci
+
     k = len(group)
     pct = round(settings.level * 100)
     labels = [f"{s}  ({a})" if isinstance(a, str) and a.strip() else str(s)
