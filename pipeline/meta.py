@@ -455,8 +455,8 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
 
     pooled_keys = {key for key, _ in poolable}
     meta_status = pd.Series("single study in group", index=outcomes.index, dtype=object)
-    meta_status[[i for i in included.index
-                 if (included.at[i, "drug"], included.at[i, "outcome"]) in pooled_keys]] = "pooled"
+    meta_status[[i for i, key in zip(included.index, zip(included["drug"], included["outcome"]))
+                 if key in pooled_keys]] = "pooled"
     meta_status[excluded.index] = excluded["reason"]
 
     pooled = pd.DataFrame(rows, columns=POOLED_COLUMNS)
