@@ -1,6 +1,7 @@
 """Tests for pipeline/meta.py: row selection, outputs, and agreement with R's metafor."""
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -177,7 +178,7 @@ def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(out_di
 
 
 def test_dl_tau2_is_truncated_at_zero_when_studies_agree(out_dir):
-    # statsmodels returns a negative DL estimate here; metafor, and so pooled.csv, report 0.
+    # The DL formula gives a negative estimate here (Q < k - 1); metafor, and so pooled.csv, report 0.
     pooled = run_meta(out_dir).pooled
     for measure in ("PLO", "PFT"):
         row = _row(pooled, "nsaid", "clinical", measure, "DL")
@@ -236,6 +237,34 @@ def test_outputs_are_written_with_plots_workbook_and_metafor_input(out_dir):
     assert list(metafor.columns) == METAFOR_COLUMNS
     assert len(metafor) == 28
     assert not list(out_dir.glob(".*")), "temporary files left behind"
+
+
+def test_workbook_sheets_read_back_as_the_tables(out_dir):
+    """meta_table.xlsx is written cell by cell with xlsxwriter: read back, it must give the tables."""
+    result = run_meta(out_dir)
+    path = out_dir / "meta_table.xlsx"
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert sheets["studies"].empty  # no studies.csv in this folder
+    pd.testing.assert_frame_equal(sheets["pooled"], pd.read_csv(out_dir / "pooled.csv"))
+    outcomes = pd.read_csv(out_dir / "outcomes.csv")
+    pd.testing.assert_frame_equal(sheets["outcomes"].drop(columns="meta"), outcomes)
+    reasons = dict(zip(result.excluded.study_id, result.excluded.reason))
+    meta = dict(zip(sheets["outcomes"].study_id, sheets["outcomes"].meta))
+    assert meta["s01"] == "pooled" and meta["s15"] == "single study in group"
+    assert meta["s12"] == reasons["s12"] == "status conflict"
+    header = next(openpyxl.load_workbook(path)["pooled"].iter_rows())
+    assert all(cell.font.b for cell in header)
+
+
+def test_workbook_keeps_what_pandas_wrote_for_awkward_values(tmp_path):
+    from pipeline.meta import _write_workbook
+
+    frame = pd.DataFrame({"text": ["x" * 40_000, None], "value": [math.inf, -math.inf],
+                          "after": ["kept", "also kept"]})
+    _write_workbook(tmp_path / "t.xlsx", {"t": frame})
+    rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["t"].iter_rows(values_only=True))
+    # Excel's cell limit cuts the string without losing the cells after it; infinities as text.
+    assert rows[1:] == [("x" * 32_767, "inf", "kept"), (None, "-inf", "also kept")]
 
 
 def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
