@@ -20,6 +20,7 @@ import xlsxwriter
 from scipy import optimize, special
 
 from pipeline.fields import OUTCOMES
+from pipeline.stats import CI_METHOD, proportion_ci
 from pipeline.vocab import drug_classes, drug_label
 from pipeline.store import atomic_write, atomic_write_csv
 
@@ -321,11 +322,9 @@ def _pct(p: float) -> str:
 
 def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
                  settings: MetaSettings, stem: Path) -> list[Path]:
-    # Imported here, not at the top: matplotlib and scipy.stats (behind the exact study CIs) each cost
-    # more to import than all the pooling, and a run whose groups exceed max_forest_studies draws none.
+    # Imported here, not at the top: matplotlib costs more to import than all the pooling, and a run
+    # whose groups exceed max_forest_studies draws no plot.
     from matplotlib.figure import Figure
-
-    from pipeline.stats import CI_METHOD, proportion_ci
 
     k = len(group)
     pct = round(settings.level * 100)
