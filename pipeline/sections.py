@@ -115,6 +115,7 @@ def text_to_sections(text: str) -> list[Section]:
     headings = _headings(text)
     h = 0
     in_table = False
+    last = None  # the last non-blank line so far
     for i, (start, line) in enumerate(lines):
         end = start + len(line)
         while h < len(headings) and headings[h][0] < end + 1:
@@ -124,7 +125,7 @@ def text_to_sections(text: str) -> list[Section]:
             h += 1
         if not line.strip():
             continue
-        prev = _previous_nonblank(lines, i)
+        prev, last = last, i
         # "Table I." at a line start is a caption only when it does not continue a sentence
         # ("... are summarized in\nTable I. The median diagnostic delay").
         if caption.match(line) and (prev is None or prev < i - 1 or lines[prev][1].rstrip()[-1:] in ".:)"):
@@ -160,10 +161,3 @@ def _starts_paragraph(lines, i) -> bool:
             break
         run += 1
     return run >= 3
-
-
-def _previous_nonblank(lines, i):
-    for j in range(i - 1, -1, -1):
-        if lines[j][1].strip():
-            return j
-    return None
