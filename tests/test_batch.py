@@ -140,9 +140,9 @@ def test_non_terminal_output_is_one_plain_line_per_paper(papers, tmp_path):
 
 
 def test_failing_and_overlong_papers_in_a_pool_do_not_stop_the_batch(papers, tmp_path):
-    # Ten megabytes of words broken at line ends: about 4 s of work, past a 2 s limit that the
-    # seeds (0.3 s at most, a fresh worker's first paper included) stay well within.
-    (papers / "huge.txt").write_text("The chil-\ndren were treated. " * 350_000)
+    # Three megabytes of prose, in sections within spaCy's length limit: about 5 s of work, past a
+    # 2 s limit that the seeds (0.3 s at most, a fresh worker's first paper included) stay well within.
+    (papers / "huge.txt").write_text(("The children were treated. " * 20_000 + "\n\nResults\n\n") * 6)
     out = tmp_path / "out"
     report = run(papers, out, settings=BatchSettings(jobs=2, time_limit=2))
     status = {f["study_id"]: (f["status"], f["reason"]) for f in report.files}

@@ -122,6 +122,8 @@ def test_outputs_are_the_contract(tmp_path):
     lambda r: r["figures"].update(n_mael=r["figures"]["n_male"]),
     lambda r: r["outcomes"][0].update(drug="aspirin"),
     lambda r: r["outcomes"][0]["n_treated"]["evidence"][0].update(page=0),
+    lambda r: r["figures"]["n_male"]["evidence"][0].update(quote=None),
+    lambda r: r["figures"]["n_male"]["evidence"][0].update(line=3),
     lambda r: r["figures"]["age_onset_unit"].update(value="weeks"),
     lambda r: r.pop("history"),
 ])
