@@ -42,12 +42,32 @@ class Candidate:
         return SECTION_RANK.get(self.spans[0][2], 2)
 
 
+# str.lower() gives the ASCII letter that re.IGNORECASE matches for every character but these three
+# (a test checks all of Unicode): folded so, a sentence holds the words of a case-insensitive pattern
+# whenever the pattern matches it, and `word in folded` is a pre-test for it.
+_FOLD = str.maketrans("\u0130\u0131\u017f", "iis")
+
+
+def fold(text: str) -> str:
+    """`text` in lower case, one character for one, for pre-tests with `in`."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
 @dataclass
 class Context:
-    """What later rules need from earlier ones: the cohort size and where it is stated."""
+    """What rules share: the sentences about the paper's own cohort, each with its folded text (read
+    once per paper, not once per rule), and what later rules need from earlier ones: the cohort size
+    and where it is stated."""
+    own: list[tuple[Sentence, str]] = field(default_factory=list)    # prose and table rows, in text order
+    prose: list[tuple[Sentence, str]] = field(default_factory=list)
     n: int | None = None
     n_spans: list[tuple[int, int, str]] = field(default_factory=list)
     percents: list[tuple[str, int, float]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, paper: Paper) -> Context:
+        own = [(s, fold(s.text)) for s in paper.sentences if s.own]
+        return cls(own, [o for o in own if not o[0].table])
 
 
 RULES: list[Callable[[Paper, Context], Iterator[Candidate]]] = []
@@ -68,14 +88,6 @@ def _words():
     female = r"(?:" + "|".join(sorted(c["female_words"], key=len, reverse=True)) + r")"
     enrol = r"(?:" + "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in c["enrol_verbs"]) + r")"
     return coh, male, female, enrol
-
-
-def own_sentences(paper: Paper, table: bool | None = None, having: re.Pattern | None = None) -> Iterator[Sentence]:
-    """Sentences about the paper's own cohort; `having` is a cheap pre-test: the rules' patterns
-    are long alternations, and most sentences hold none of the words they need."""
-    for s in paper.sentences:
-        if s.own and (table is None or s.table == table) and (having is None or having.search(s.text)):
-            yield s
 
 
 @lru_cache(maxsize=1)
@@ -137,7 +149,10 @@ def _is_count(value) -> bool:
 @rule
 def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     seen = set()
-    for s in own_sentences(paper, table=False, having=_cohort_noun_re()):
+    noun = _cohort_noun_re()
+    for s, _ in ctx.prose:
+        if not noun.search(s.text):
+            continue
         for pat, conf, name in _cohort_patterns():
             if name == "cohort_title" and s.section != "front":
                 continue
@@ -187,7 +202,9 @@ _SEX_WORD = re.compile(r"\d\s*[MF]\b|\b(?:males?|females?|boys?|girls?|men|women
 @rule
 def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     pair, row, pct = _sex_patterns()
-    for s in own_sentences(paper, having=_SEX_WORD):
+    for s, _ in ctx.own:
+        if not _SEX_WORD.search(s.text):
+            continue
         if s.table:
             m = row.match(s.text)
             if m:
@@ -266,7 +283,7 @@ def _before(paper: Paper, s: Sentence, hits: list, i: int) -> str:
 @rule
 def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     anchors, not_anchors, _, spread, _ = _figure_vocab()
-    for s in own_sentences(paper):
+    for s, _ in ctx.own:
         text = s.text
         blocked = [(m.start(), m.end()) for m in not_anchors.finditer(text)]
         hits = sorted((m.start(), m.end(), name) for name, pat in anchors.items() for m in pat.finditer(text)
@@ -295,7 +312,7 @@ _DESIGN_FOLLOWUP = re.compile(rf"\b(?:initial|first)\s+(?P<v>{NUM})[- ](?P<u>yea
 @rule
 def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     """A follow-up fixed by the study's design ("during the initial 1-year follow-up")."""
-    for s in own_sentences(paper, table=False):
+    for s, _ in ctx.prose:
         for m in _DESIGN_FOLLOWUP.finditer(s.text):
             v = _num(m.group("v"))
             if v:
@@ -324,7 +341,10 @@ _NEGATION = re.compile(r"\b(?:no|none|without|free of|never|nor)\b[^.;,]*$", re.
 @rule
 def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     patterns, pct = _relapse_patterns()
-    for s in own_sentences(paper, table=False, having=_figure_vocab()[4]["relapse_words"]):
+    having = _figure_vocab()[4]["relapse_words"]
+    for s, _ in ctx.prose:
+        if not having.search(s.text):
+            continue
         for pat, name, conf in patterns:
             for m in pat.finditer(s.text):
                 n = _num(m.group("n"))
@@ -359,7 +379,9 @@ def _focality_patterns():
 def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     words = _figure_vocab()[4]
     having = re.compile(f"{words['multifocal_words'].pattern}|{words['unifocal_words'].pattern}", re.I)
-    for s in own_sentences(paper, table=False, having=having):
+    for s, _ in ctx.prose:
+        if not having.search(s.text):
+            continue
         for field_name, patterns, pct in _focality_patterns():
             for pat, name, conf in patterns:
                 for m in pat.finditer(s.text):
@@ -386,7 +408,7 @@ _PER_PATIENT = [
 
 @rule
 def lesions_per_patient(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    for s in own_sentences(paper, table=False):
+    for s, _ in ctx.prose:
         if re.search(r"\bmedian\b", s.text, re.I) and not re.search(r"\b(?:mean|average)\b", s.text, re.I):
             continue  # a median count of lesions is not the mean the field holds
         for pat, name, conf in _PER_PATIENT:
@@ -405,7 +427,7 @@ _TABLE_ROW = re.compile(rf"^(?P<label>[A-Za-z][A-Za-z /,-]*?)\s*(?:,\s*n\s*\(%\)
 
 @rule
 def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    for s in own_sentences(paper):
+    for s, _ in ctx.own:
         if s.table:
             m = _TABLE_ROW.match(s.text)
             term = m and vocab.lookup("SITE", m.group("label").strip())
@@ -478,7 +500,7 @@ def _dedupe(evidence):
 
 def extract(paper: Paper) -> tuple[dict[str, Figure], Context]:
     """All rules over the paper, resolved to one figure per field, then derived figures."""
-    ctx = Context()
+    ctx = Context.of(paper)
     candidates = list(cohort_size(paper, ctx))
     figures = resolve(paper, candidates)
     if "n_patients" in figures:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, _is_count, _num, _span, _words, own_sentences, resolve
+from .extract import Candidate, Context, _is_count, _num, _span, _words, resolve
 from .numbers import NUM, counts_for_percent
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow
@@ -127,7 +127,7 @@ def _mixed_list(s: Sentence, drugs, p) -> tuple[re.Match, list] | None:
 
 def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     p = _patterns()
-    for s in own_sentences(paper, table=False):
+    for s, _ in ctx.prose:
         drugs = _drugs(s)
         if not drugs:
             continue
@@ -186,7 +186,7 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     response, failure, _ = _vocab()
     p = _patterns()
-    for s in own_sentences(paper):
+    for s, _ in ctx.own:
         if not response.search(s.text):
             continue
         drugs = _drugs(s)

@@ -107,6 +107,22 @@ def test_line_end_hyphen_joined_but_compounds_kept():
     assert n.span(0, len("characterized")) == (0, len("charac-\nterized"))
 
 
+def test_folded_text_holds_every_letter_a_case_insensitive_pattern_matches():
+    """Pre-tests look for a pattern's words in the folded text: every character that re.IGNORECASE
+    matches to an ASCII letter must fold to that letter, and folding keeps the text's length."""
+    import re
+    import string
+    import sys
+
+    from pipeline.extract import fold
+
+    any_letter = re.compile("[a-z]", re.I)
+    for c in map(chr, range(sys.maxunicode + 1)):
+        if any_letter.fullmatch(c):
+            assert [x for x in string.ascii_lowercase if re.fullmatch(x, c, re.I)] == [fold(c)], hex(ord(c))
+    assert fold("İSTANBUL ſtudy") == "istanbul study"
+
+
 def test_failed_check_lowers_confidence_and_is_listed_for_the_curator(seed_records):
     """Table 1 of the abstract counts 31 TNF-a treatments in a cohort of 25 patients."""
     rec = seed_records[ABSTRACT.stem]
