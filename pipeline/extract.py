@@ -42,15 +42,107 @@ class Candidate:
         return SECTION_RANK.get(self.spans[0][2], 2)
 
 
+# --- pre-tests ------------------------------------------------------------------------------
+#
+# Most sentences hold none of the words a rule's patterns need, and a long case-insensitive
+# alternation costs far more than a few substring tests. So each sentence's text is folded once per
+# paper, and a rule runs a pattern only on sentences whose folded text holds the words it needs.
+
 # str.lower() gives the ASCII letter that re.IGNORECASE matches for every character but these three
-# (a test checks all of Unicode): folded so, a sentence holds the words of a case-insensitive pattern
-# whenever the pattern matches it, and `word in folded` is a pre-test for it.
+# (a test checks all of Unicode).
 _FOLD = str.maketrans("\u0130\u0131\u017f", "iis")
 
 
 def fold(text: str) -> str:
-    """`text` in lower case, one character for one, for pre-tests with `in`."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    """`text` in lower case, each run of white space one space: it holds the words (and the phrases,
+    spaced as `\\s+` matches them) of any case-insensitive pattern that matches `text`."""
+    return " ".join((text if text.isascii() else text.translate(_FOLD)).lower().split())
+
+
+# The literal characters phrase_words reads: each matches itself, or a letter that folds to it.
+_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-',%/:;=")
+Needs = tuple[tuple[str, ...], ...] | None
+
+
+def phrase_words(phrase: str) -> frozenset[str] | None:
+    """The words every match of `phrase` holds, folded: its runs of literal characters and spaces
+    outside groups, neither escaped nor quantified. `phrase` is a regular expression as the data
+    files write them (a space matches any white space); None when it has no such run, or for syntax
+    this reading does not follow (an alternation outside groups, a character class, a comment).
+
+    >>> sorted(phrase_words(r"age at (?:\\w+ )?onset")), sorted(phrase_words("symptoms? at"))
+    (['age at', 'onset'], ['at', 'symptom'])
+    """
+    if "(?#" in phrase:
+        return None  # a comment may hold a parenthesis that opens no group
+    words, run, depth, i = set(), "", 0, 0
+
+    def end_run():
+        nonlocal run
+        if run.strip():
+            words.add(run.strip().lower())
+        run = ""
+
+    while i < len(phrase):
+        c = phrase[i]
+        if c == "\\":
+            end_run()
+            i += 1  # the escaped character is not itself a literal of the run
+        elif c == "(":
+            end_run()
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "[":
+            return None  # a class may hold a parenthesis that opens no group
+        elif depth == 0:
+            if c == "|":
+                return None
+            if c in "?*+{":
+                run = run[:-1]  # the character before is optional or repeated
+                end_run()
+                if c == "{":
+                    i = phrase.find("}", i)
+                    if i < 0:
+                        return None
+            elif c in _LITERAL or c == " " and run and run[-1] != " ":
+                run += c
+            elif c != " ":
+                end_run()
+        i += 1
+    end_run()
+    return frozenset(words) or None
+
+
+def needs(phrases) -> Needs:
+    """A pre-test for alternative phrases (regular expressions, see phrase_words): for each phrase,
+    the words it holds, longest first, as longer words rule a sentence out sooner. None, which every
+    sentence passes, when a phrase has no word to test."""
+    sets = [phrase_words(p) for p in phrases]
+    if None in sets:
+        return None
+    # A phrase whose text holds every word of a phrase already kept passes no sentence that one does
+    # not ("relapses" after "relapse"); weaker phrases come first, so no two drop each other.
+    kept: list[frozenset[str]] = []
+    for ws in sorted(set(sets), key=lambda ws: (sum(map(len, ws)), sorted(ws))):
+        if not any(all(any(w in v for v in ws) for w in k) for k in kept):
+            kept.append(ws)
+    return tuple(tuple(sorted(ws, key=lambda w: (-len(w), w))) for ws in kept)
+
+
+def holds(low: str, needed: Needs) -> bool:
+    """Does the folded text hold all the words of one of the phrases `needed` stands for?"""
+    if needed is None:
+        return True
+    for words in needed:
+        for w in words:
+            if w not in low:
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass
@@ -90,11 +182,6 @@ def _words():
     return coh, male, female, enrol
 
 
-@lru_cache(maxsize=1)
-def _cohort_noun_re() -> re.Pattern:
-    return re.compile(_words()[0], re.I)
-
-
 def _span(s: Sentence, m: re.Match, group: int | str = 0) -> tuple[int, int, str]:
     return (s.start + m.start(group), s.start + m.end(group), s.section)
 
@@ -106,24 +193,29 @@ def _num(text: str):
 # --- cohort size ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _cohort_patterns() -> list[tuple[re.Pattern, float, str]]:
+def _cohort_patterns() -> tuple[Needs, list[tuple[re.Pattern, float, str, Needs]]]:
+    """The words every pattern needs (a cohort noun), and the patterns, each with the words it needs
+    besides: the pre-tests that spare most sentences the patterns."""
     coh, male, female, enrol = _words()
     adj = r"(?:[\w-]+\s+){0,3}?"
-    return [
+    return needs(vocab.cohort()["cohort_nouns"]), [
         # "There were 15 CRMO patients", "Altogether, ... 18 patients were diagnosed"
-        (re.compile(rf"\bthere\s+were\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.9, "cohort_there_were"),
+        (re.compile(rf"\bthere\s+were\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.9, "cohort_there_were", (("there were",),)),
         # "Forty-one children were included", "twenty-five children under the age of 16 years were diagnosed"
-        (re.compile(rf"(?P<n>{NUM})\s+{adj}{coh}(?:[^.;]{{0,60}}?)\s{enrol}", re.I), 0.9, "cohort_enrolled"),
+        (re.compile(rf"(?P<n>{NUM})\s+{adj}{coh}(?:[^.;]{{0,60}}?)\s{enrol}", re.I), 0.9, "cohort_enrolled",
+         needs(vocab.cohort()["enrol_verbs"])),
         # "features of the patients (n: 15)", "patients (n = 19)"
-        (re.compile(rf"\b(?:the|all|our)\s+{coh}\s*\(\s*[nN]\s*[:=]\s*(?P<n>\d+)\s*\)", re.I), 0.85, "cohort_n_equals"),
+        (re.compile(rf"\b(?:the|all|our)\s+{coh}\s*\(\s*[nN]\s*[:=]\s*(?P<n>\d+)\s*\)", re.I), 0.85, "cohort_n_equals", (("(",),)),
         # "We retrospectively reviewed 30 children", "This report describes 30 CNO patients"
-        (re.compile(rf"\b(?:reviewed|included|enrolled|describes?|described|report(?:s|ed)?|studied|analy[sz]ed|identified|recruited)\s+(?:the\s+)?(?:records\s+of\s+|data\s+(?:of|from)\s+)?(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.8, "cohort_reviewed"),
+        (re.compile(rf"\b(?:reviewed|included|enrolled|describes?|described|report(?:s|ed)?|studied|analy[sz]ed|identified|recruited)\s+(?:the\s+)?(?:records\s+of\s+|data\s+(?:of|from)\s+)?(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.8, "cohort_reviewed",
+         (("reviewed",), ("included",), ("enrolled",), ("describe",), ("report",), ("studied",), ("analy",), ("identified",), ("recruited",))),
         # "Among the 774 documented patients"
-        (re.compile(rf"^\s*(?:among|of)\s+(?:the|all|our)\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_among"),
+        (re.compile(rf"^\s*(?:among|of)\s+(?:the|all|our)\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_among", None),
         # "In this multicenter cohort of 41 children"
-        (re.compile(rf"\b(?:cohort|series|group)\s+of\s+(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_of"),
+        (re.compile(rf"\b(?:cohort|series|group)\s+of\s+(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_of",
+         (("cohort of",), ("series of",), ("group of",))),
         # A title: "... 30 children from a multicentre Belgian cohort", "... in 9 pediatric patients"
-        (re.compile(rf"\b(?:all\s+)?(?P<n>{NUM})\s+(?:consecutive\s+)?{adj}{coh}", re.I), 0.55, "cohort_title"),
+        (re.compile(rf"\b(?:all\s+)?(?P<n>{NUM})\s+(?:consecutive\s+)?{adj}{coh}", re.I), 0.55, "cohort_title", None),
     ]
 
 
@@ -149,12 +241,12 @@ def _is_count(value) -> bool:
 @rule
 def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     seen = set()
-    noun = _cohort_noun_re()
-    for s, _ in ctx.prose:
-        if not noun.search(s.text):
+    noun, patterns = _cohort_patterns()
+    for s, low in ctx.prose:
+        if not holds(low, noun):
             continue
-        for pat, conf, name in _cohort_patterns():
-            if name == "cohort_title" and s.section != "front":
+        for pat, conf, name, needed in patterns:
+            if name == "cohort_title" and s.section != "front" or not holds(low, needed):
                 continue
             for m in pat.finditer(s.text):
                 n = _num(m.group("n"))
@@ -197,13 +289,16 @@ def _sex_field(word: str) -> str:
 
 
 _SEX_WORD = re.compile(r"\d\s*[MF]\b|\b(?:males?|females?|boys?|girls?|men|women)\b", re.I)
+# Its pre-test: a match holds a digit, or one of these in the folded text.
+_SEX_WORD_NEEDS = (("male",), ("boy",), ("girl",), ("men",))
+_DIGIT = re.compile(r"\d")
 
 
 @rule
 def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     pair, row, pct = _sex_patterns()
-    for s, _ in ctx.own:
-        if not _SEX_WORD.search(s.text):
+    for s, low in ctx.own:
+        if not (holds(low, _SEX_WORD_NEEDS) or _DIGIT.search(low)) or not _SEX_WORD.search(s.text):
             continue
         if s.table:
             m = row.match(s.text)
@@ -249,6 +344,15 @@ def _figure_vocab():
     return anchors, alt(data["not_anchors"]), stats, spread, words
 
 
+@lru_cache(maxsize=1)
+def _figure_needs() -> dict[str, Needs]:
+    """Pre-tests: for an anchor of any statistic, and for each word list."""
+    data = vocab.load("figures.json")
+    out = {k: needs(data[k]) for k in ("relapse_words", "multifocal_words", "unifocal_words")}
+    out["anchors"] = needs([phrase for items in data["anchors"].values() for phrase in items])
+    return out
+
+
 def _unit(text: str | None) -> str | None:
     if not text:
         return None
@@ -283,7 +387,10 @@ def _before(paper: Paper, s: Sentence, hits: list, i: int) -> str:
 @rule
 def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     anchors, not_anchors, _, spread, _ = _figure_vocab()
-    for s, _ in ctx.own:
+    anchored = _figure_needs()["anchors"]
+    for s, low in ctx.own:
+        if not holds(low, anchored):
+            continue
         text = s.text
         blocked = [(m.start(), m.end()) for m in not_anchors.finditer(text)]
         hits = sorted((m.start(), m.end(), name) for name, pat in anchors.items() for m in pat.finditer(text)
@@ -307,12 +414,15 @@ def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 
 _DESIGN_FOLLOWUP = re.compile(rf"\b(?:initial|first)\s+(?P<v>{NUM})[- ](?P<u>year|month)s?[- ](?:of\s+)?follow[- ]?up", re.I)
+_DESIGN_FOLLOWUP_NEEDS = (("initial", "follow"), ("first", "follow"))
 
 
 @rule
 def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     """A follow-up fixed by the study's design ("during the initial 1-year follow-up")."""
-    for s, _ in ctx.prose:
+    for s, low in ctx.prose:
+        if not holds(low, _DESIGN_FOLLOWUP_NEEDS):
+            continue
         for m in _DESIGN_FOLLOWUP.finditer(s.text):
             v = _num(m.group("v"))
             if v:
@@ -341,9 +451,9 @@ _NEGATION = re.compile(r"\b(?:no|none|without|free of|never|nor)\b[^.;,]*$", re.
 @rule
 def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     patterns, pct = _relapse_patterns()
-    having = _figure_vocab()[4]["relapse_words"]
-    for s, _ in ctx.prose:
-        if not having.search(s.text):
+    relapse = _figure_needs()["relapse_words"]  # every pattern names a relapse
+    for s, low in ctx.prose:
+        if not holds(low, relapse):
             continue
         for pat, name, conf in patterns:
             for m in pat.finditer(s.text):
@@ -364,7 +474,7 @@ def _focality_patterns():
     for field_name, key in (("n_multifocal", "multifocal_words"), ("n_unifocal", "unifocal_words")):
         w = words[key].pattern
         not_pain = r"(?!\s+(?:bone\s+)?pain)"
-        out.append((field_name, [
+        out.append((field_name, _figure_needs()[key], [
             # "All of the patients had multifocal bone lesions"
             (re.compile(rf"\ball\s+(?:of\s+)?(?:the\s+|our\s+)?{coh}\s+(?:had|presented\s+with|showed|were)\s+(?:a\s+)?{w}{not_pain}", re.I), "all_patients", 0.85),
             # "Six patients presented with unifocal CNO"
@@ -377,12 +487,10 @@ def _focality_patterns():
 
 @rule
 def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    words = _figure_vocab()[4]
-    having = re.compile(f"{words['multifocal_words'].pattern}|{words['unifocal_words'].pattern}", re.I)
-    for s, _ in ctx.prose:
-        if not having.search(s.text):
-            continue
-        for field_name, patterns, pct in _focality_patterns():
+    for s, low in ctx.prose:
+        for field_name, needed, patterns, pct in _focality_patterns():
+            if not holds(low, needed):
+                continue  # every pattern of the field names its focality
             for pat, name, conf in patterns:
                 for m in pat.finditer(s.text):
                     if name == "all_patients":
@@ -398,20 +506,26 @@ def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 _PER_PATIENT = [
     # "1,6/patient", "2.3 lesions per patient"
-    (re.compile(rf"(?P<v>{_DEC})\s*(?:lesions?|foci|sites)?\s*(?:/|per)\s*patient\b", re.I), "per_patient", 0.8),
+    (re.compile(rf"(?P<v>{_DEC})\s*(?:lesions?|foci|sites)?\s*(?:/|per)\s*patient\b", re.I), "per_patient", 0.8,
+     (("patient", "/"), ("patient", "per"))),
     # "On average, each patient had six affected sites"
-    (re.compile(rf"\b(?:on\s+average|mean|average)\b[^.;]{{0,30}}?each\s+patient\s+had\s+(?P<v>{NUM})\s+(?:affected\s+)?(?:sites|lesions|foci|bones)", re.I), "each_patient_on_average", 0.85),
+    (re.compile(rf"\b(?:on\s+average|mean|average)\b[^.;]{{0,30}}?each\s+patient\s+had\s+(?P<v>{NUM})\s+(?:affected\s+)?(?:sites|lesions|foci|bones)", re.I), "each_patient_on_average", 0.85,
+     (("each patient had", "average"), ("each patient had", "mean"))),
     # "the mean number of lesions per patient was 3.2"
-    (re.compile(rf"\b(?:mean|average)\s+(?:number\s+of\s+)?(?:lesions|foci|sites)(?:\s+per\s+patient)?\s+(?:was|of|:)\s+(?P<v>{_DEC}|{NUM})", re.I), "mean_lesions", 0.85),
+    (re.compile(rf"\b(?:mean|average)\s+(?:number\s+of\s+)?(?:lesions|foci|sites)(?:\s+per\s+patient)?\s+(?:was|of|:)\s+(?P<v>{_DEC}|{NUM})", re.I), "mean_lesions", 0.85,
+     (("average",), ("mean",))),
 ]
 
 
 @rule
 def lesions_per_patient(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    for s, _ in ctx.prose:
-        if re.search(r"\bmedian\b", s.text, re.I) and not re.search(r"\b(?:mean|average)\b", s.text, re.I):
+    for s, low in ctx.prose:
+        patterns = [p for p in _PER_PATIENT if holds(low, p[3])]
+        if not patterns:
+            continue
+        if "median" in low and re.search(r"\bmedian\b", s.text, re.I) and not re.search(r"\b(?:mean|average)\b", s.text, re.I):
             continue  # a median count of lesions is not the mean the field holds
-        for pat, name, conf in _PER_PATIENT:
+        for pat, name, conf, _ in patterns:
             for m in pat.finditer(s.text):
                 v = _num(m.group("v"))
                 if v is not None and 0 < v < 100:
