@@ -193,12 +193,17 @@ def _num(text: str):
 # --- cohort size ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _cohort_patterns() -> tuple[Needs, list[tuple[re.Pattern, float, str, Needs]]]:
-    """The words every pattern needs (a cohort noun), and the patterns, each with the words it needs
-    besides: the pre-tests that spare most sentences the patterns."""
+def _cohort_noun_needs() -> Needs:
+    """The pre-test of a pattern with a cohort noun (`coh`)."""
+    return needs(vocab.cohort()["cohort_nouns"])
+
+
+@lru_cache(maxsize=1)
+def _cohort_patterns() -> list[tuple[re.Pattern, float, str, Needs]]:
+    """Each pattern with the words it needs besides its cohort noun (None: no pre-test)."""
     coh, male, female, enrol = _words()
     adj = r"(?:[\w-]+\s+){0,3}?"
-    return needs(vocab.cohort()["cohort_nouns"]), [
+    return [
         # "There were 15 CRMO patients", "Altogether, ... 18 patients were diagnosed"
         (re.compile(rf"\bthere\s+were\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.9, "cohort_there_were", (("there were",),)),
         # "Forty-one children were included", "twenty-five children under the age of 16 years were diagnosed"
@@ -241,11 +246,11 @@ def _is_count(value) -> bool:
 @rule
 def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     seen = set()
-    noun, patterns = _cohort_patterns()
+    noun = _cohort_noun_needs()  # every pattern has one
     for s, low in ctx.prose:
         if not holds(low, noun):
             continue
-        for pat, conf, name, needed in patterns:
+        for pat, conf, name, needed in _cohort_patterns():
             if name == "cohort_title" and s.section != "front" or not holds(low, needed):
                 continue
             for m in pat.finditer(s.text):

@@ -13,26 +13,29 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, _is_count, _num, _span, _words, resolve
-from .numbers import NUM, counts_for_percent
+from .extract import Candidate, Context, _cohort_noun_needs, _is_count, _num, _span, _words, holds, needs, resolve
+from .numbers import NUM, WORD_NUM, counts_for_percent
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow
 
 
 @lru_cache(maxsize=1)
 def _vocab():
+    """The response, failure and MRI words: each as a pattern and its pre-test."""
     data = vocab.load("outcomes.json")
 
     def alt(words):
         return re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in words) + r")", re.I)
-    return alt(data["response_words"]), alt(data["failure_words"]), alt(data["mri_words"])
+    return tuple((alt(data[k]), needs(data[k])) for k in ("response_words", "failure_words", "mri_words"))
 
 
 _NOT_RESPONSE = re.compile(r"\b(?:relapse|relapses|due\s+to|despite|after|failed|failure|treated|received|given|administered|switched)\b", re.I)
 _NUM_RE = re.compile(NUM)
 # "in N patients" after a drug counts the treated only in a sentence about giving it
 # ("A third IV-PAM course was needed in one patient" is not).
-_TREAT_VERB = re.compile(r"\b(?:treated|treatment|received|given|switched|added|administered|started)\b", re.I)
+_TREAT_VERBS = ["treated", "treatment", "received", "given", "switched", "added", "administered", "started"]
+_TREAT_VERB = re.compile(rf"\b(?:{'|'.join(_TREAT_VERBS)})\b", re.I)
+_TREAT_VERB_NEEDS = needs(_TREAT_VERBS)
 
 
 def _closest(pattern: re.Pattern, text: str) -> re.Match | None:
@@ -44,13 +47,18 @@ def _closest(pattern: re.Pattern, text: str) -> re.Match | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _drug_term(text: str) -> vocab.Term | None:
+    return vocab.lookup("DRUG", text)  # the same few drug names, over and over
+
+
 def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
     """(start, end, class, agent) of each non-negated drug mention, offsets within the sentence."""
     out = []
     for ent in s.ents:
         if ent.label != "DRUG" or ent.negated:
             continue
-        term = vocab.lookup("DRUG", s.text[ent.start:ent.end])
+        term = _drug_term(s.text[ent.start:ent.end])
         if term is None:
             continue
         out.append((ent.start, ent.end, term.drug_class, term.key if term.agent else None))
@@ -60,11 +68,15 @@ def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
 _CLINICAL = re.compile(r"\b(?:clinical(?:ly)?|symptoms?|pain)\b", re.I)
 
 
-def _outcome(text: str) -> str:
-    """mri when an MRI word comes before any clinical word in the statement, else clinical."""
-    mri = _vocab()[2].search(text)
+def _outcome(text: str, low: str) -> str:
+    """mri when an MRI word comes before any clinical word in the statement, else clinical. `low` is
+    the folded sentence the statement is part of, the pre-test for an MRI word."""
+    mri_words, mri_needs = _vocab()[2]
+    mri = holds(low, mri_needs) and mri_words.search(text)
+    if not mri:
+        return "clinical"
     clinical = _CLINICAL.search(text)
-    return "mri" if mri and (not clinical or mri.start() < clinical.start()) else "clinical"
+    return "mri" if not clinical or mri.start() < clinical.start() else "clinical"
 
 
 def _window(s: Sentence, start: int, end: int) -> str:
@@ -108,6 +120,16 @@ def _patterns():
     }
 
 
+# Pre-tests of patterns with a number after a word, on the folded text (where `\s+` is one space):
+# r_of_t's "of (the) N", count's "in N patients" and the verbs of its other form.
+_OF_NUMBER = re.compile(rf"of (?:the )?(?:\d|{WORD_NUM})")
+_IN_NUMBER = re.compile(rf"in (?:\d|{WORD_NUM})")
+_ACHIEVED = (("achieved",), ("reached",), ("obtained",), ("received",), ("went into",))
+
+# Every pattern of a treated count before the drug (n_before, list_subject, all_treated) needs one
+# of these: their pre-test.
+_GIVING = (("treated with",), ("received",), ("given",), ("started on",), ("switched to",))
+
 # Drugs joined in one list share the count before it: "received sulfasalazine and short-term corticosteroids".
 _COORDINATED = re.compile(r"^\s*(?:,|and|or|plus|\+|as\s+well\s+as)\s*(?:[\w-]+\s+){0,2}$", re.I)
 
@@ -127,13 +149,15 @@ def _mixed_list(s: Sentence, drugs, p) -> tuple[re.Match, list] | None:
 
 def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     p = _patterns()
-    for s, _ in ctx.prose:
+    for s, low in ctx.prose:
         drugs = _drugs(s)
         if not drugs:
             continue
         classes = {d[2] for d in drugs}
         seen = set()
-        mixed = _mixed_list(s, drugs, p) if len(classes) >= 3 else None
+        giving = holds(low, _GIVING)
+        treat_verb = holds(low, _TREAT_VERB_NEEDS) and _TREAT_VERB.search(s.text)
+        mixed = _mixed_list(s, drugs, p) if len(classes) >= 3 and giving else None
         if mixed:
             m, listed = mixed
             t = _num(m.group("t"))
@@ -156,11 +180,11 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             if agent is None:
                 agent = next((d[3] for d in drugs[i + 1:i + 2] if d[2] == cls and d[0] - b < 4), None)
             before, after = s.text[:a], s.text[b:]
-            if re.search(r"\bdespite\b", before, re.I):
+            if "despite" in low and re.search(r"\bdespite\b", before, re.I):
                 continue  # "active disease despite anti-TNF treatment in two patients": non-responders
-            m = p["n_before"].search(before) or None
+            m = p["n_before"].search(before) if giving else None
             if m is None:
-                m2 = p["n_equals"].match(after) or (_TREAT_VERB.search(s.text) and p["n_after"].match(after))
+                m2 = p["n_equals"].match(after) or (treat_verb and p["n_after"].match(after))
                 if m2:
                     t = _num(m2.group("t"))
                     if _is_count(t) and cls not in seen:
@@ -168,7 +192,7 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                         span = (s.start + a, s.start + b + m2.end(), s.section)
                         yield _cand("n_treated", cls, None, int(t), [span], "treated_in_n", 0.8, agent)
                     continue
-                m3 = p["all_treated"].search(before)
+                m3 = p["all_treated"].search(before) if giving else None
                 if m3 and ctx.n and cls not in seen:
                     seen.add(cls)
                     span = (s.start + m3.start(), s.start + b, s.section)
@@ -184,13 +208,13 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 
 def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
-    response, failure, _ = _vocab()
+    (response, response_needs), (failure, failure_needs), _ = _vocab()
     p = _patterns()
-    for s, _ in ctx.own:
-        if not response.search(s.text):
+    for s, low in ctx.own:
+        if not (holds(low, response_needs) and response.search(s.text)):
             continue
         drugs = _drugs(s)
-        outcome = _outcome(s.text)
+        outcome = _outcome(s.text, low)
         if s.table:
             m = p["table"].search(s.text)
             if m and drugs:
@@ -199,10 +223,14 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 yield _cand("n_responded", cls, outcome, int(m.group("r")), [span], "table_row", 0.9, agent)
                 yield _cand("n_treated", cls, outcome, int(m.group("t")), [span], "table_row", 0.9, agent)
             continue
-        if failure.search(s.text) and not re.search(r"\b(?:remission|sufficient|response)\b", s.text, re.I):
+        if holds(low, failure_needs) and failure.search(s.text) and not re.search(r"\b(?:remission|sufficient|response)\b", s.text, re.I):
             continue
         found = False
-        for key in ("r_of_t", "slash", "among"):
+        cohort = holds(low, _cohort_noun_needs())  # pre-test of the patterns that name the patients
+        for key, may in (("r_of_t", cohort and _OF_NUMBER.search(low)), ("slash", "/" in low),
+                         ("among", cohort and "among" in low)):
+            if not may:
+                continue
             for m in p[key].finditer(s.text):
                 r, t = _num(m.group("r")), _num(m.group("t"))
                 if not (_is_count(r) and _is_count(t)) or r > t:
@@ -210,7 +238,7 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 after = [d for d in drugs if d[0] >= m.start()] or drugs
                 cls, agent = (after[0][2], after[0][3]) if after else ("any", None)
                 span = _span(s, m)
-                local = _outcome(_window(s, m.start(), m.end()))
+                local = _outcome(_window(s, m.start(), m.end()), low)
                 yield _cand("n_responded", cls, local, int(r), [span], f"responded_{key}", 0.85, agent)
                 yield _cand("n_treated", cls, local, int(t), [span], f"responded_{key}", 0.85, agent)
                 found = True
@@ -220,7 +248,7 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         # (six with etanercept, ...)", "1 with NSAIDs, 3 with methotrexate". Per class, a class-level
         # mention wins over its agents; agents alone are summed (six etanercept + one infliximab).
         per_class: dict[str, list] = defaultdict(list)
-        for a, b, cls, agent in drugs:
+        for a, b, cls, agent in drugs if "with" in low else ():  # r_with ends in "with"
             m = _closest(p["r_with"], s.text[:a])
             # The count must own this drug mention: no other drug, relapse or "despite" in between
             # ("two were administered pamidronate due to relapse with anti-TNF treatment").
@@ -241,18 +269,20 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 yield _cand("n_treated", cls, outcome, ctx.n, [chosen[0][2], *ctx.n_spans], "percent_of_cohort", 0.6, agent, derived=True)
             found = True
         if found or drugs:
-            if drugs and not found:
+            if drugs and not found and cohort and "%" in low:
                 for m in p["percent"].finditer(s.text):
                     cls, agent = drugs[0][2], drugs[0][3]
                     yield _cand("n_responded_pct", cls, outcome, 0, [_span(s, m)], m.group("pct"), 0.0, agent)
             continue
         # No drug named: overall response whatever the treatment.
+        if not (cohort and (_IN_NUMBER.search(low) or holds(low, _ACHIEVED))):
+            continue
         for m in p["count"].finditer(s.text):
             r = _num(m.group("a") or m.group("b"))
             if m.group("a") and not response.search(s.text[max(0, m.start() - 40):m.start()]):
                 continue  # "in 12 patients" counts only after the response it is the count of
             if _is_count(r):
-                local = _outcome(_window(s, m.start(), m.end()))
+                local = _outcome(_window(s, m.start(), m.end()), low)
                 yield _cand("n_responded", "any", local, int(r), [_span(s, m)], "responded_any", 0.8, None)
 
 
