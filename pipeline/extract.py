@@ -210,7 +210,7 @@ def _cohort_patterns() -> list[tuple[re.Pattern, float, str, Needs]]:
         (re.compile(rf"(?P<n>{NUM})\s+{adj}{coh}(?:[^.;]{{0,60}}?)\s{enrol}", re.I), 0.9, "cohort_enrolled",
          needs(vocab.cohort()["enrol_verbs"])),
         # "features of the patients (n: 15)", "patients (n = 19)"
-        (re.compile(rf"\b(?:the|all|our)\s+{coh}\s*\(\s*[nN]\s*[:=]\s*(?P<n>\d+)\s*\)", re.I), 0.85, "cohort_n_equals", (("(",),)),
+        (re.compile(rf"\b(?:the|all|our)\s+{coh}\s*\(\s*[nN]\s*[:=]\s*(?P<n>\d+)\s*\)", re.I), 0.85, "cohort_n_equals", (("(", "="), ("(", ":"))),
         # "We retrospectively reviewed 30 children", "This report describes 30 CNO patients"
         (re.compile(rf"\b(?:reviewed|included|enrolled|describes?|described|report(?:s|ed)?|studied|analy[sz]ed|identified|recruited)\s+(?:the\s+)?(?:records\s+of\s+|data\s+(?:of|from)\s+)?(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.8, "cohort_reviewed",
          (("reviewed",), ("included",), ("enrolled",), ("describe",), ("report",), ("studied",), ("analy",), ("identified",), ("recruited",))),
@@ -293,17 +293,22 @@ def _sex_field(word: str) -> str:
     return "n_male" if re.fullmatch(male, word, re.I) else "n_female"
 
 
-_SEX_WORD = re.compile(r"\d\s*[MF]\b|\b(?:males?|females?|boys?|girls?|men|women)\b", re.I)
-# Its pre-test: a match holds a digit, or one of these in the folded text.
-_SEX_WORD_NEEDS = (("male",), ("boy",), ("girl",), ("men",))
-_DIGIT = re.compile(r"\d")
+# A sentence about the sexes has a count with M or F ("8M/7F") or a word for them; each test goes
+# after its pre-test on the folded text, where "\s*" is at most one space.
+_SEX_COUNT, _SEX_COUNT_FOLDED = re.compile(r"\d\s*[MF]\b", re.I), re.compile(r"\d ?[mf]")
+_SEX_WORD, _SEX_WORD_NEEDS = re.compile(r"\b(?:males?|females?|boys?|girls?|men|women)\b", re.I), (("male",), ("boy",), ("girl",), ("men",))
+
+
+def _about_sexes(s: Sentence, low: str) -> bool:
+    return bool(_SEX_COUNT_FOLDED.search(low) and _SEX_COUNT.search(s.text)
+                or holds(low, _SEX_WORD_NEEDS) and _SEX_WORD.search(s.text))
 
 
 @rule
 def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     pair, row, pct = _sex_patterns()
     for s, low in ctx.own:
-        if not (holds(low, _SEX_WORD_NEEDS) or _DIGIT.search(low)) or not _SEX_WORD.search(s.text):
+        if not _about_sexes(s, low):
             continue
         if s.table:
             m = row.match(s.text)
@@ -350,11 +355,11 @@ def _figure_vocab():
 
 
 @lru_cache(maxsize=1)
-def _figure_needs() -> dict[str, Needs]:
-    """Pre-tests: for an anchor of any statistic, and for each word list."""
+def _figure_needs() -> dict:
+    """Pre-tests: for the anchors of each statistic (under "anchors"), and for each list of phrases."""
     data = vocab.load("figures.json")
-    out = {k: needs(data[k]) for k in ("relapse_words", "multifocal_words", "unifocal_words")}
-    out["anchors"] = needs([phrase for items in data["anchors"].values() for phrase in items])
+    out = {k: needs(data[k]) for k in ("not_anchors", "relapse_words", "multifocal_words", "unifocal_words")}
+    out["anchors"] = {name: needs(items) for name, items in data["anchors"].items()}
     return out
 
 
@@ -392,13 +397,14 @@ def _before(paper: Paper, s: Sentence, hits: list, i: int) -> str:
 @rule
 def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     anchors, not_anchors, _, spread, _ = _figure_vocab()
-    anchored = _figure_needs()["anchors"]
+    anchored, not_anchored = _figure_needs()["anchors"], _figure_needs()["not_anchors"]
     for s, low in ctx.own:
-        if not holds(low, anchored):
+        present = [(name, pat) for name, pat in anchors.items() if holds(low, anchored[name])]
+        if not present:
             continue
         text = s.text
-        blocked = [(m.start(), m.end()) for m in not_anchors.finditer(text)]
-        hits = sorted((m.start(), m.end(), name) for name, pat in anchors.items() for m in pat.finditer(text)
+        blocked = [(m.start(), m.end()) for m in not_anchors.finditer(text)] if holds(low, not_anchored) else []
+        hits = sorted((m.start(), m.end(), name) for name, pat in present for m in pat.finditer(text)
                       if not any(a <= m.start() < b for a, b in blocked))
         for i, (a, b, name) in enumerate(hits):
             stop = hits[i + 1][0] if i + 1 < len(hits) else len(text)
@@ -444,9 +450,10 @@ def _relapse_patterns():
     rel = words["relapse_words"].pattern
     return [
         # "relapses were observed in four patients"
-        (re.compile(rf"{rel}[^.;]{{0,40}}?\b(?:in|among)\s+(?P<n>{NUM})\s+(?:of\s+(?:the|our)\s+)?(?:[\w-]+\s+)?{coh}", re.I), "relapse_in_n", 0.85),
+        (re.compile(rf"{rel}[^.;]{{0,40}}?\b(?:in|among)\s+(?P<n>{NUM})\s+(?:of\s+(?:the|our)\s+)?(?:[\w-]+\s+)?{coh}", re.I), "relapse_in_n", 0.85, None),
         # "8 patients experienced one or more relapses", "Four patients had an MRI confirmed CRMO recurrence"
-        (re.compile(rf"(?P<n>{NUM})\s+(?:[\w-]+\s+)?{coh}\s+(?:had|experienced|developed|showed|suffered|presented\s+with)\b[^.;]{{0,50}}?{rel}", re.I), "n_had_relapse", 0.85),
+        (re.compile(rf"(?P<n>{NUM})\s+(?:[\w-]+\s+)?{coh}\s+(?:had|experienced|developed|showed|suffered|presented\s+with)\b[^.;]{{0,50}}?{rel}", re.I), "n_had_relapse", 0.85,
+         (("had",), ("experienced",), ("developed",), ("showed",), ("suffered",), ("presented with",))),
     ], re.compile(rf"(?P<pct>{NUM})\s*(?:%|percent)\s+of\s+(?:our\s+|the\s+|all\s+)?{coh}\s+(?:had|experienced|developed|showed)[^.;]{{0,40}}?{rel}", re.I)
 
 
@@ -456,16 +463,18 @@ _NEGATION = re.compile(r"\b(?:no|none|without|free of|never|nor)\b[^.;,]*$", re.
 @rule
 def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     patterns, pct = _relapse_patterns()
-    relapse = _figure_needs()["relapse_words"]  # every pattern names a relapse
+    relapse = _figure_needs()["relapse_words"]
     for s, low in ctx.prose:
-        if not holds(low, relapse):
-            continue
-        for pat, name, conf in patterns:
+        if not (holds(low, relapse) and holds(low, _cohort_noun_needs())):
+            continue  # every pattern names a relapse and the patients
+        for pat, name, conf, needed in patterns:
+            if not holds(low, needed):
+                continue
             for m in pat.finditer(s.text):
                 n = _num(m.group("n"))
                 if _is_count(n) and not _NEGATION.search(s.text[:m.start()][-40:] + s.text[m.start():m.start("n")]):
                     yield Candidate("n_relapse", int(n), [_span(s, m)], name, conf)
-        for m in pct.finditer(s.text):
+        for m in pct.finditer(s.text) if "%" in low or "percent" in low else ():
             yield from from_percent(ctx, "n_relapse", m.group("pct"), s, m, "relapse_percent")
 
 
