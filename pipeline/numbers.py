@@ -20,6 +20,9 @@ WORD_NUM = rf"(?:(?:{_tens_words})(?:[- ](?:one|two|three|four|five|six|seven|ei
 DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?![\d])|\d+(?:[.,]\d+)?"
 NUM = rf"(?:{DIGIT_NUM}|\b(?i:{WORD_NUM})\b)"
 NUM_RE = re.compile(NUM)
+# parse_number runs for every count a rule reads: its patterns compiled once.
+_THOUSANDS, _WHOLE, _DECIMAL = re.compile(r"\d{1,3}(?:,\d{3})+"), re.compile(r"\d+"), re.compile(r"\d+[.,]\d+")
+_WORD_SEP = re.compile(r"[- ]")
 
 
 def parse_number(text: str) -> float | int | None:
@@ -31,13 +34,13 @@ def parse_number(text: str) -> float | int | None:
     s = text.strip().lower()
     if not s:
         return None
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", s):
+    if _THOUSANDS.fullmatch(s):
         return int(s.replace(",", ""))
-    if re.fullmatch(r"\d+", s):
+    if _WHOLE.fullmatch(s):
         return int(s)
-    if re.fullmatch(r"\d+[.,]\d+", s):
+    if _DECIMAL.fullmatch(s):
         return float(s.replace(",", "."))
-    parts = re.split(r"[- ]", s)
+    parts = _WORD_SEP.split(s)
     if len(parts) == 1:
         return _UNITS.get(s, _TENS.get(s))
     if len(parts) == 2 and parts[0] in _TENS and parts[1] in _UNITS:
