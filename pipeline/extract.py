@@ -251,7 +251,7 @@ def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         if not holds(low, noun):
             continue
         for pat, conf, name, needed in _cohort_patterns():
-            if name == "cohort_title" and s.section != "front" or not holds(low, needed):
+            if (name == "cohort_title" and s.section != "front") or not holds(low, needed):
                 continue
             for m in pat.finditer(s.text):
                 n = _num(m.group("n"))
@@ -296,7 +296,8 @@ def _sex_field(word: str) -> str:
 # A sentence about the sexes has a count with M or F ("8M/7F") or a word for them; each test goes
 # after its pre-test on the folded text, where "\s*" is at most one space.
 _SEX_COUNT, _SEX_COUNT_FOLDED = re.compile(r"\d\s*[MF]\b", re.I), re.compile(r"\d ?[mf]")
-_SEX_WORD, _SEX_WORD_NEEDS = re.compile(r"\b(?:males?|females?|boys?|girls?|men|women)\b", re.I), (("male",), ("boy",), ("girl",), ("men",))
+_SEX_WORD = re.compile(r"\b(?:males?|females?|boys?|girls?|men|women)\b", re.I)
+_SEX_WORD_NEEDS = (("male",), ("boy",), ("girl",), ("men",))
 
 
 def _about_sexes(s: Sentence, low: str) -> bool:
