@@ -190,6 +190,11 @@ def _num(text: str):
     return parse_number(text)
 
 
+# A term's vocabulary entry; vocab.lookup folds the text with a regex, and rules look up the same few
+# drug and site names over and over.
+_lookup = lru_cache(maxsize=4096)(vocab.lookup)
+
+
 # --- cohort size ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
@@ -357,10 +362,13 @@ def _figure_vocab():
 
 @lru_cache(maxsize=1)
 def _figure_needs() -> dict:
-    """Pre-tests: for the anchors of each statistic (under "anchors"), and for each list of phrases."""
+    """Pre-tests: for the anchors of each statistic (under "anchors") and of any ("any_anchor"), for
+    the words of either focality ("any_focality"), and for each list of phrases."""
     data = vocab.load("figures.json")
     out = {k: needs(data[k]) for k in ("not_anchors", "relapse_words", "multifocal_words", "unifocal_words")}
     out["anchors"] = {name: needs(items) for name, items in data["anchors"].items()}
+    out["any_anchor"] = needs([phrase for items in data["anchors"].values() for phrase in items])
+    out["any_focality"] = needs(data["multifocal_words"] + data["unifocal_words"])
     return out
 
 
@@ -398,11 +406,12 @@ def _before(paper: Paper, s: Sentence, hits: list, i: int) -> str:
 @rule
 def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     anchors, not_anchors, _, spread, _ = _figure_vocab()
-    anchored, not_anchored = _figure_needs()["anchors"], _figure_needs()["not_anchors"]
+    tests = _figure_needs()
+    anchored, not_anchored = tests["anchors"], tests["not_anchors"]
     for s, low in ctx.own:
+        if not holds(low, tests["any_anchor"]):
+            continue  # most sentences: one test, not one per statistic
         present = [(name, pat) for name, pat in anchors.items() if holds(low, anchored[name])]
-        if not present:
-            continue
         text = s.text
         blocked = [(m.start(), m.end()) for m in not_anchors.finditer(text)] if holds(low, not_anchored) else []
         hits = sorted((m.start(), m.end(), name) for name, pat in present for m in pat.finditer(text)
@@ -502,7 +511,10 @@ def _focality_patterns():
 
 @rule
 def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
+    either = _figure_needs()["any_focality"]
     for s, low in ctx.prose:
+        if not holds(low, either):
+            continue
         for field_name, needed, patterns, pct in _focality_patterns():
             if not holds(low, needed):
                 continue  # every pattern of the field names its focality
@@ -515,7 +527,7 @@ def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                     n = _num(m.group("n"))
                     if _is_count(n):
                         yield Candidate(field_name, int(n), [_span(s, m)], name, conf)
-            for m in pct.finditer(s.text):
+            for m in pct.finditer(s.text) if "%" in low else ():
                 yield from from_percent(ctx, field_name, m.group("pct"), s, m, "focality_percent")
 
 
@@ -559,7 +571,7 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     for s, _ in ctx.own:
         if s.table:
             m = _TABLE_ROW.match(s.text)
-            term = m and vocab.lookup("SITE", m.group("label").strip())
+            term = m and _lookup("SITE", m.group("label").strip())
             if term:
                 yield Candidate(f"site_{term.key}", int(m.group("n")), [_span(s, m)], "site_table_row", 0.9,
                                 extra={"pct": _num(m.group("pct"))})

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, _cohort_noun_needs, _is_count, _num, _span, _words, holds, needs, resolve
+from .extract import Candidate, Context, _cohort_noun_needs, _is_count, _lookup, _num, _span, _words, holds, needs, resolve
 from .numbers import NUM, WORD_NUM, counts_for_percent
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow
@@ -47,18 +47,13 @@ def _closest(pattern: re.Pattern, text: str) -> re.Match | None:
     return None
 
 
-@lru_cache(maxsize=4096)
-def _drug_term(text: str) -> vocab.Term | None:
-    return vocab.lookup("DRUG", text)  # the same few drug names, over and over
-
-
 def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
     """(start, end, class, agent) of each non-negated drug mention, offsets within the sentence."""
     out = []
     for ent in s.ents:
         if ent.label != "DRUG" or ent.negated:
             continue
-        term = _drug_term(s.text[ent.start:ent.end])
+        term = _lookup("DRUG", s.text[ent.start:ent.end])
         if term is None:
             continue
         out.append((ent.start, ent.end, term.drug_class, term.key if term.agent else None))
