@@ -19,6 +19,7 @@ from .fields import DESCRIBED_STATS
 from .numbers import NUM, as_count, counts_for_percent, parse_number
 from .paper import Paper, Sentence
 from .records import Figure
+from .text import fold_case
 
 # Which statement wins when a paper states a figure twice: Results and tables over Methods over
 # the abstract over the conclusion.
@@ -47,17 +48,6 @@ class Candidate:
 # Most sentences hold none of the words a rule's patterns need, and a long case-insensitive
 # alternation costs far more than a few substring tests. So each sentence's text is folded once per
 # paper, and a rule runs a pattern only on sentences whose folded text holds the words it needs.
-
-# str.lower() gives the ASCII letter that re.IGNORECASE matches for every character but these three
-# (a test checks all of Unicode).
-_FOLD = str.maketrans("\u0130\u0131\u017f", "iis")
-
-
-def fold(text: str) -> str:
-    """`text` in lower case, each run of white space one space: it holds the words (and the phrases,
-    spaced as `\\s+` matches them) of any case-insensitive pattern that matches `text`."""
-    return " ".join((text if text.isascii() else text.translate(_FOLD)).lower().split())
-
 
 # The literal characters phrase_words reads: each matches itself, or a letter that folds to it.
 _LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-',%/:;=")
@@ -158,7 +148,7 @@ class Context:
 
     @classmethod
     def of(cls, paper: Paper) -> Context:
-        own = [(s, fold(s.text)) for s in paper.sentences if s.own]
+        own = [(s, s.folded) for s in paper.sentences if s.own]
         return cls(own, [o for o in own if not o[0].table])
 
 
@@ -625,7 +615,7 @@ def resolve(paper: Paper, candidates: list[Candidate]) -> dict[str, Figure]:
             figure.status = "conflict"
             for v, r in rivals:
                 ev = _dedupe([paper.evidence(a, b, sec) for c in r for a, b, sec in c.spans])
-                figure.alternatives.append({"value": v, "rule": r[0].rule, "evidence": [e.__dict__ for e in ev]})
+                figure.alternatives.append({"value": v, "rule": r[0].rule, "evidence": [e.to_json() for e in ev]})
                 figure.evidence += [e for e in ev if e not in figure.evidence]
         figures[name] = figure
     return figures
@@ -690,7 +680,7 @@ def resolve_described(paper: Paper, candidates: list[Candidate]) -> dict[str, Fi
         for r in rivals:
             ev = [paper.evidence(a, b, sec) for a, b, sec in r.spans]
             alternatives.append({"value": list(r.value), "stat": r.extra.get("stat"), "unit": r.extra.get("unit"),
-                                 "rule": r.rule, "evidence": [e.__dict__ for e in ev]})
+                                 "rule": r.rule, "evidence": [e.to_json() for e in ev]})
         for part, value in parts.items():
             if value is None:
                 continue

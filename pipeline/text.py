@@ -110,3 +110,14 @@ _FOLDED = re.compile("[" + re.escape("".join(_FOLD)) + "]")
 
 def _fold(text: str) -> str:
     return _FOLDED.sub(lambda m: _FOLD[m.group()], text)
+
+
+# str.lower() gives the ASCII letter that re.IGNORECASE matches for every character but these three
+# (a test checks all of Unicode).
+_CASE_FOLD = str.maketrans("\u0130\u0131\u017f", "iis")
+
+
+def fold_case(text: str) -> str:
+    """`text` in lower case, each run of white space one space: it holds the words (and the phrases,
+    spaced as `\\s+` matches them) of any case-insensitive pattern that matches `text`."""
+    return " ".join((text if text.isascii() else text.translate(_CASE_FOLD)).lower().split())

@@ -114,7 +114,7 @@ def test_folded_text_holds_every_letter_a_case_insensitive_pattern_matches():
     import string
     import sys
 
-    from pipeline.extract import fold
+    from pipeline.text import fold_case as fold
 
     any_letter = re.compile("[a-z]", re.I)
     for c in map(chr, range(sys.maxunicode + 1)):
@@ -139,7 +139,8 @@ def test_phrase_words_are_held_by_every_match(phrase, words):
 
 
 def test_needs_drop_phrases_that_rule_out_nothing_more():
-    from pipeline.extract import fold, holds, needs
+    from pipeline.extract import holds, needs
+    from pipeline.text import fold_case as fold
     needed = needs(["relapse", "relapses", "age at disease onset", "age at (?:\\w+ )?onset"])
     assert needed == (("relapse",), ("age at", "onset"))
     assert holds(fold("Age at\ndisease ONSET"), needed) and not holds(fold("the onset age"), needed)

@@ -67,3 +67,11 @@ def test_sentence_docs_find_what_the_whole_pipeline_finds():
     whole = get_nlp()(sentence)
     assert [(e.text, e.ent_id_, e._.negex) for e in doc.ents] == [(e.text, e.ent_id_, e._.negex) for e in whole.ents]
     assert [e.ent_id_ for e in doc.ents] == ["naproxen", "etanercept", "vertebra"]
+
+
+def test_own_cohort_cues_match_whatever_the_case_even_dotted_capital_i():
+    from pipeline.paper import classify
+
+    # "İ".lower() is "i" plus a combining dot: the cue must still be found, as re.IGNORECASE finds it.
+    assert classify("İN OUR STUDY, fifteen children had CRMO.", "discussion")
+    assert not classify("The French group7 has reported 178 patients.", "results")
