@@ -162,7 +162,7 @@ def rule(fn):
 
 
 @lru_cache(maxsize=1)
-def _words():
+def cohort_words():
     c = vocab.cohort()
     nouns = sorted(c["cohort_nouns"], key=len, reverse=True)
     coh = r"(?:" + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in nouns) + r")\b"
@@ -172,23 +172,19 @@ def _words():
     return coh, male, female, enrol
 
 
-def _span(s: Sentence, m: re.Match, group: int | str = 0) -> tuple[int, int, str]:
+def span_of(s: Sentence, m: re.Match, group: int | str = 0) -> tuple[int, int, str]:
     return (s.start + m.start(group), s.start + m.end(group), s.section)
-
-
-def _num(text: str):
-    return parse_number(text)
 
 
 # A term's vocabulary entry; vocab.lookup folds the text with a regex, and rules look up the same few
 # drug and site names over and over.
-_lookup = lru_cache(maxsize=4096)(vocab.lookup)
+lookup_term = lru_cache(maxsize=4096)(vocab.lookup)
 
 
 # --- cohort size ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _cohort_noun_needs() -> Needs:
+def cohort_noun_needs() -> Needs:
     """The pre-test of a pattern with a cohort noun (`coh`)."""
     return needs(vocab.cohort()["cohort_nouns"])
 
@@ -196,7 +192,7 @@ def _cohort_noun_needs() -> Needs:
 @lru_cache(maxsize=1)
 def _cohort_patterns() -> list[tuple[re.Pattern, float, str, Needs]]:
     """Each pattern with the words it needs besides its cohort noun (None: no pre-test)."""
-    coh, male, female, enrol = _words()
+    coh, male, female, enrol = cohort_words()
     adj = r"(?:[\w-]+\s+){0,3}?"
     return [
         # "There were 15 CRMO patients", "Altogether, ... 18 patients were diagnosed"
@@ -225,15 +221,15 @@ def from_percent(ctx: Context, field_name: str, pct_text: str, s: Sentence, m: r
 
     Its evidence is both statements: the percentage and the cohort size.
     """
-    pct = _num(pct_text)
+    pct = parse_number(pct_text)
     if ctx.n is None or pct is None:
         return
     fits = counts_for_percent(float(pct), ctx.n)
     if len(fits) == 1:
-        yield Candidate(field_name, fits[0], [_span(s, m), *ctx.n_spans], rule_name, conf, derived=True)
+        yield Candidate(field_name, fits[0], [span_of(s, m), *ctx.n_spans], rule_name, conf, derived=True)
 
 
-def _is_count(value) -> bool:
+def is_count(value) -> bool:
     v = as_count(value)
     return v is not None and 0 < v < 100000 and not (1900 <= v <= 2100)
 
@@ -241,7 +237,7 @@ def _is_count(value) -> bool:
 @rule
 def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     seen = set()
-    noun = _cohort_noun_needs()  # every pattern has one
+    noun = cohort_noun_needs()  # every pattern has one
     for s, low in ctx.prose:
         if not holds(low, noun):
             continue
@@ -249,13 +245,13 @@ def cohort_size(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             if (name == "cohort_title" and s.section != "front") or not holds(low, needed):
                 continue
             for m in pat.finditer(s.text):
-                n = _num(m.group("n"))
-                if not _is_count(n) or (s.start + m.start("n")) in seen:
+                n = parse_number(m.group("n"))
+                if not is_count(n) or (s.start + m.start("n")) in seen:
                     continue
                 if _not_a_cohort_count(s.text, m.start("n")):
                     continue
                 seen.add(s.start + m.start("n"))
-                yield Candidate("n_patients", int(n), [_span(s, m)], name, conf)
+                yield Candidate("n_patients", int(n), [span_of(s, m)], name, conf)
 
 
 def _not_a_cohort_count(text: str, at: int) -> bool:
@@ -270,7 +266,7 @@ def _not_a_cohort_count(text: str, at: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _sex_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    coh, male, female, enrol = _words()
+    coh, male, female, enrol = cohort_words()
     def one(g):
         return rf"(?:(?P<{g}n>{NUM})\s*(?P<{g}sex>{male}|{female})\b)"
     a, b = one("a"), one("b")
@@ -284,7 +280,7 @@ def _sex_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
 
 
 def _sex_field(word: str) -> str:
-    _, male, _, _ = _words()
+    _, male, _, _ = cohort_words()
     return "n_male" if re.fullmatch(male, word, re.I) else "n_female"
 
 
@@ -309,8 +305,8 @@ def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         if s.table:
             m = row.match(s.text)
             if m:
-                yield Candidate(_sex_field(m.group("sex")), int(m.group("n")), [_span(s, m)], "sex_table_row", 0.85,
-                                extra={"pct": _num(m.group("pct"))})
+                yield Candidate(_sex_field(m.group("sex")), int(m.group("n")), [span_of(s, m)], "sex_table_row", 0.85,
+                                extra={"pct": parse_number(m.group("pct"))})
             continue
         for m in pct.finditer(s.text):
             yield from from_percent(ctx, _sex_field(m.group("sex")), m.group("pct"), s, m, "sex_percent")
@@ -318,11 +314,11 @@ def sex_split(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             fa, fb = _sex_field(m.group("asex")), _sex_field(m.group("bsex"))
             if fa == fb:
                 continue
-            na, nb = _num(m.group("an")), _num(m.group("bn"))
-            if not (_is_count(na) and _is_count(nb)):
+            na, nb = parse_number(m.group("an")), parse_number(m.group("bn"))
+            if not (is_count(na) and is_count(nb)):
                 continue
-            yield Candidate(fa, int(na), [_span(s, m)], "sex_pair", 0.9)
-            yield Candidate(fb, int(nb), [_span(s, m)], "sex_pair", 0.9)
+            yield Candidate(fa, int(na), [span_of(s, m)], "sex_pair", 0.9)
+            yield Candidate(fb, int(nb), [span_of(s, m)], "sex_pair", 0.9)
 
 
 # --- described statistics: ages, diagnostic delay, follow-up ---------------------------------
@@ -417,10 +413,10 @@ def described_stats(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 (re.search(_UNIT, m.group("link"), re.I) or [None])[0])
             lo = hi = None
             if m.group("lo") and not spread.search(m.group("inside") or ""):
-                lo, hi = _num(m.group("lo")), _num(m.group("hi"))
+                lo, hi = parse_number(m.group("lo")), parse_number(m.group("hi"))
             conf = 0.9 if (stat and unit) else 0.75 if unit else 0.45
             span = (s.start + a, s.start + b + m.end(), s.section)
-            yield Candidate(name, (_num(m.group("v")), lo, hi), [span], f"{name}_statement", conf,
+            yield Candidate(name, (parse_number(m.group("v")), lo, hi), [span], f"{name}_statement", conf,
                             extra={"stat": stat, "unit": unit})
 
 
@@ -435,9 +431,9 @@ def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         if not holds(low, _DESIGN_FOLLOWUP_NEEDS):
             continue
         for m in _DESIGN_FOLLOWUP.finditer(s.text):
-            v = _num(m.group("v"))
+            v = parse_number(m.group("v"))
             if v:
-                yield Candidate("followup", (v, None, None), [_span(s, m)], "followup_by_design", 0.8,
+                yield Candidate("followup", (v, None, None), [span_of(s, m)], "followup_by_design", 0.8,
                                 extra={"stat": "fixed", "unit": _unit(m.group("u"))})
 
 
@@ -445,7 +441,7 @@ def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 @lru_cache(maxsize=1)
 def _relapse_patterns():
-    coh, _, _, _ = _words()
+    coh, _, _, _ = cohort_words()
     *_, words = _figure_vocab()
     rel = words["relapse_words"].pattern
     return [
@@ -465,15 +461,15 @@ def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     patterns, pct = _relapse_patterns()
     relapse = _figure_needs()["relapse_words"]
     for s, low in ctx.prose:
-        if not (holds(low, relapse) and holds(low, _cohort_noun_needs())):
+        if not (holds(low, relapse) and holds(low, cohort_noun_needs())):
             continue  # every pattern names a relapse and the patients
         for pat, name, conf, needed in patterns:
             if not holds(low, needed):
                 continue
             for m in pat.finditer(s.text):
-                n = _num(m.group("n"))
-                if _is_count(n) and not _NEGATION.search(s.text[:m.start()][-40:] + s.text[m.start():m.start("n")]):
-                    yield Candidate("n_relapse", int(n), [_span(s, m)], name, conf)
+                n = parse_number(m.group("n"))
+                if is_count(n) and not _NEGATION.search(s.text[:m.start()][-40:] + s.text[m.start():m.start("n")]):
+                    yield Candidate("n_relapse", int(n), [span_of(s, m)], name, conf)
         for m in pct.finditer(s.text) if "%" in low or "percent" in low else ():
             yield from from_percent(ctx, "n_relapse", m.group("pct"), s, m, "relapse_percent")
 
@@ -482,7 +478,7 @@ def relapses(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 @lru_cache(maxsize=1)
 def _focality_patterns():
-    coh, _, _, _ = _words()
+    coh, _, _, _ = cohort_words()
     *_, words = _figure_vocab()
     out = []
     for field_name, key in (("n_multifocal", "multifocal_words"), ("n_unifocal", "unifocal_words")):
@@ -512,11 +508,11 @@ def focality(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                 for m in pat.finditer(s.text):
                     if name == "all_patients":
                         if ctx.n is not None:
-                            yield Candidate(field_name, ctx.n, [_span(s, m), *ctx.n_spans], name, conf, derived=True)
+                            yield Candidate(field_name, ctx.n, [span_of(s, m), *ctx.n_spans], name, conf, derived=True)
                         continue
-                    n = _num(m.group("n"))
-                    if _is_count(n):
-                        yield Candidate(field_name, int(n), [_span(s, m)], name, conf)
+                    n = parse_number(m.group("n"))
+                    if is_count(n):
+                        yield Candidate(field_name, int(n), [span_of(s, m)], name, conf)
             for m in pct.finditer(s.text) if "%" in low else ():
                 yield from from_percent(ctx, field_name, m.group("pct"), s, m, "focality_percent")
 
@@ -544,9 +540,9 @@ def lesions_per_patient(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             continue  # a median count of lesions is not the mean the field holds
         for pat, name, conf, _ in patterns:
             for m in pat.finditer(s.text):
-                v = _num(m.group("v"))
+                v = parse_number(m.group("v"))
                 if v is not None and 0 < v < 100:
-                    yield Candidate("mean_lesions_per_patient", v, [_span(s, m)], name, conf)
+                    yield Candidate("mean_lesions_per_patient", v, [span_of(s, m)], name, conf)
 
 
 # --- bone sites ---------------------------------------------------------------------------
@@ -561,10 +557,10 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
     for s, _ in ctx.own:
         if s.table:
             m = _TABLE_ROW.match(s.text)
-            term = m and _lookup("SITE", m.group("label").strip())
+            term = m and lookup_term("SITE", m.group("label").strip())
             if term:
-                yield Candidate(f"site_{term.key}", int(m.group("n")), [_span(s, m)], "site_table_row", 0.9,
-                                extra={"pct": _num(m.group("pct"))})
+                yield Candidate(f"site_{term.key}", int(m.group("n")), [span_of(s, m)], "site_table_row", 0.9,
+                                extra={"pct": parse_number(m.group("pct"))})
             continue
         for ent in (e for e in s.ents if e.label == "SITE" and not e.negated):
             base = s.start + ent.start
@@ -578,7 +574,7 @@ def sites(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             m = _SITE_PCT.match(after)
             if m:
                 pct_span = (base, end + m.end(), s.section)
-                fits = counts_for_percent(float(_num(m.group("pct"))), ctx.n) if ctx.n else []
+                fits = counts_for_percent(float(parse_number(m.group("pct"))), ctx.n) if ctx.n else []
                 if len(fits) == 1:
                     yield Candidate(field_name, fits[0], [pct_span, *ctx.n_spans], "site_percent", 0.7, derived=True)
 

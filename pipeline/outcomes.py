@@ -13,8 +13,8 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, _cohort_noun_needs, _is_count, _lookup, _num, _span, _words, holds, needs, resolve
-from .numbers import NUM, WORD_NUM, counts_for_percent
+from .extract import Candidate, Context, cohort_noun_needs, cohort_words, holds, is_count, lookup_term, needs, resolve, span_of
+from .numbers import NUM, WORD_NUM, counts_for_percent, parse_number
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow
 
@@ -53,7 +53,7 @@ def _drugs(s: Sentence) -> list[tuple[int, int, str, str | None]]:
     for ent in s.ents:
         if ent.label != "DRUG" or ent.negated:
             continue
-        term = _lookup("DRUG", s.text[ent.start:ent.end])
+        term = lookup_term("DRUG", s.text[ent.start:ent.end])
         if term is None:
             continue
         out.append((ent.start, ent.end, term.drug_class, term.key if term.agent else None))
@@ -87,7 +87,7 @@ def _cand(kind: str, drug: str, outcome: str | None, value: int, spans, rule: st
 
 @lru_cache(maxsize=1)
 def _patterns():
-    coh, *_ = _words()
+    coh, *_ = cohort_words()
     return {
         # "three out of 18 patients treated with MTX", "12 of 15 patients"
         "r_of_t": re.compile(rf"(?P<r>{NUM})\s+(?:out\s+)?of\s+(?:the\s+)?(?P<t>{NUM})\s+(?:[\w-]+\s+)?{coh}", re.I),
@@ -155,8 +155,8 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         mixed = _mixed_list(s, drugs, p) if len(classes) >= 3 and giving else None
         if mixed:
             m, listed = mixed
-            t = _num(m.group("t"))
-            if _is_count(t):
+            t = parse_number(m.group("t"))
+            if is_count(t):
                 span = (s.start + m.start(), s.start + listed[-1][1], s.section)
                 yield _cand("n_treated", "mixed_second_line", None, int(t), [span], "mixed_list", 0.8, None)
             drugs = [d for d in drugs if d not in listed]
@@ -181,8 +181,8 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             if m is None:
                 m2 = p["n_equals"].match(after) or (treat_verb and p["n_after"].match(after))
                 if m2:
-                    t = _num(m2.group("t"))
-                    if _is_count(t) and cls not in seen:
+                    t = parse_number(m2.group("t"))
+                    if is_count(t) and cls not in seen:
                         seen.add(cls)
                         span = (s.start + a, s.start + b + m2.end(), s.section)
                         yield _cand("n_treated", cls, None, int(t), [span], "treated_in_n", 0.8, agent)
@@ -193,8 +193,8 @@ def _treated(paper: Paper, ctx: Context) -> Iterator[Candidate]:
                     span = (s.start + m3.start(), s.start + b, s.section)
                     yield _cand("n_treated", cls, None, ctx.n, [span, *ctx.n_spans], "all_treated", 0.75, agent, derived=True)
                 continue
-            t = _num(m.group("t"))
-            if _is_count(t) and cls not in seen:
+            t = parse_number(m.group("t"))
+            if is_count(t) and cls not in seen:
                 seen.add(cls)
                 span = (s.start + m.start(), s.start + b, s.section)
                 c = _cand("n_treated", cls, None, int(t), [span], "n_treated_with", 0.85, agent)
@@ -221,18 +221,18 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
         if holds(low, failure_needs) and failure.search(s.text) and not re.search(r"\b(?:remission|sufficient|response)\b", s.text, re.I):
             continue
         found = False
-        cohort = holds(low, _cohort_noun_needs())  # pre-test of the patterns that name the patients
+        cohort = holds(low, cohort_noun_needs())  # pre-test of the patterns that name the patients
         for key, may in (("r_of_t", cohort and _OF_NUMBER.search(low)), ("slash", "/" in low),
                          ("among", cohort and "among" in low)):
             if not may:
                 continue
             for m in p[key].finditer(s.text):
-                r, t = _num(m.group("r")), _num(m.group("t"))
-                if not (_is_count(r) and _is_count(t)) or r > t:
+                r, t = parse_number(m.group("r")), parse_number(m.group("t"))
+                if not (is_count(r) and is_count(t)) or r > t:
                     continue
                 after = [d for d in drugs if d[0] >= m.start()] or drugs
                 cls, agent = (after[0][2], after[0][3]) if after else ("any", None)
-                span = _span(s, m)
+                span = span_of(s, m)
                 local = _outcome(_window(s, m.start(), m.end()), low)
                 yield _cand("n_responded", cls, local, int(r), [span], f"responded_{key}", 0.85, agent)
                 yield _cand("n_treated", cls, local, int(t), [span], f"responded_{key}", 0.85, agent)
@@ -249,8 +249,8 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             # ("two were administered pamidronate due to relapse with anti-TNF treatment").
             if not m or any(m.start() < d[0] < a for d in drugs) or _NOT_RESPONSE.search(s.text[m.start():a]):
                 continue
-            r = _num(m.group("r"))
-            if _is_count(r) or r == 0:
+            r = parse_number(m.group("r"))
+            if is_count(r) or r == 0:
                 per_class[cls].append((agent, int(r), (s.start + m.start(), s.start + b, s.section), m.group("pct")))
         for cls, hits in per_class.items():
             class_level = [h for h in hits if h[0] is None]
@@ -267,18 +267,18 @@ def _responded(paper: Paper, ctx: Context) -> Iterator[Candidate]:
             if drugs and not found and cohort and "%" in low:
                 for m in p["percent"].finditer(s.text):
                     cls, agent = drugs[0][2], drugs[0][3]
-                    yield _cand("n_responded_pct", cls, outcome, 0, [_span(s, m)], m.group("pct"), 0.0, agent)
+                    yield _cand("n_responded_pct", cls, outcome, 0, [span_of(s, m)], m.group("pct"), 0.0, agent)
             continue
         # No drug named: overall response whatever the treatment.
         if not (cohort and (_IN_NUMBER.search(low) or holds(low, _ACHIEVED))):
             continue
         for m in p["count"].finditer(s.text):
-            r = _num(m.group("a") or m.group("b"))
+            r = parse_number(m.group("a") or m.group("b"))
             if m.group("a") and not response.search(s.text[max(0, m.start() - 40):m.start()]):
                 continue  # "in 12 patients" counts only after the response it is the count of
-            if _is_count(r):
+            if is_count(r):
                 local = _outcome(_window(s, m.start(), m.end()), low)
-                yield _cand("n_responded", "any", local, int(r), [_span(s, m)], "responded_any", 0.8, None)
+                yield _cand("n_responded", "any", local, int(r), [span_of(s, m)], "responded_any", 0.8, None)
 
 
 def extract_outcomes(paper: Paper, ctx: Context) -> list[OutcomeRow]:
@@ -291,7 +291,7 @@ def extract_outcomes(paper: Paper, ctx: Context) -> list[OutcomeRow]:
         drug, outcome, _ = c.field.split(":")
         treated = figures.get(f"{drug}:{outcome}:n_treated") or figures.get(f"{drug}:-:n_treated")
         total = treated.value if treated else ctx.n
-        fits = counts_for_percent(float(_num(c.rule)), total) if total else []
+        fits = counts_for_percent(float(parse_number(c.rule)), total) if total else []
         if len(fits) == 1 and f"{drug}:{outcome}:n_responded" not in figures:
             ev = [paper.evidence(a, b, sec) for a, b, sec in c.spans]
             base = treated.evidence if treated else [paper.evidence(a, b, sec) for a, b, sec in ctx.n_spans]
