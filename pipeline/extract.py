@@ -122,6 +122,12 @@ def needs(phrases) -> Needs:
     return tuple(tuple(sorted(ws, key=lambda w: (-len(w), w))) for ws in kept)
 
 
+def alternation(phrases) -> str:
+    """The phrases (regular expressions as the data files write them, a space for any white space)
+    as one group: `needs(phrases)` is its pre-test."""
+    return "(?:" + "|".join(p.replace(" ", r"\s+") for p in phrases) + ")"
+
+
 def holds(low: str, needed: Needs) -> bool:
     """Does the folded text hold all the words of one of the phrases `needed` stands for?"""
     if needed is None:
@@ -189,6 +195,12 @@ def cohort_noun_needs() -> Needs:
     return needs(vocab.cohort()["cohort_nouns"])
 
 
+# Word lists that both build a pattern and give its pre-test, so the two cannot drift apart.
+_REVIEW_VERBS = ["reviewed", "included", "enrolled", "describes?", "described", "report(?:s|ed)?", "studied",
+                 "analysed", "analyzed", "identified", "recruited"]
+_GROUP_OF = ["cohort of", "series of", "group of"]
+
+
 @lru_cache(maxsize=1)
 def _cohort_patterns() -> list[tuple[re.Pattern, float, str, Needs]]:
     """Each pattern with the words it needs besides its cohort noun (None: no pre-test)."""
@@ -203,13 +215,13 @@ def _cohort_patterns() -> list[tuple[re.Pattern, float, str, Needs]]:
         # "features of the patients (n: 15)", "patients (n = 19)"
         (re.compile(rf"\b(?:the|all|our)\s+{coh}\s*\(\s*[nN]\s*[:=]\s*(?P<n>\d+)\s*\)", re.I), 0.85, "cohort_n_equals", (("(", "="), ("(", ":"))),
         # "We retrospectively reviewed 30 children", "This report describes 30 CNO patients"
-        (re.compile(rf"\b(?:reviewed|included|enrolled|describes?|described|report(?:s|ed)?|studied|analy[sz]ed|identified|recruited)\s+(?:the\s+)?(?:records\s+of\s+|data\s+(?:of|from)\s+)?(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.8, "cohort_reviewed",
-         (("reviewed",), ("included",), ("enrolled",), ("describe",), ("report",), ("studied",), ("analy",), ("identified",), ("recruited",))),
+        (re.compile(rf"\b{alternation(_REVIEW_VERBS)}\s+(?:the\s+)?(?:records\s+of\s+|data\s+(?:of|from)\s+)?(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.8, "cohort_reviewed",
+         needs(_REVIEW_VERBS)),
         # "Among the 774 documented patients"
         (re.compile(rf"^\s*(?:among|of)\s+(?:the|all|our)\s+(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_among", None),
         # "In this multicenter cohort of 41 children"
-        (re.compile(rf"\b(?:cohort|series|group)\s+of\s+(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_of",
-         (("cohort of",), ("series of",), ("group of",))),
+        (re.compile(rf"\b{alternation(_GROUP_OF)}\s+(?:all\s+)?(?P<n>{NUM})\s+{adj}{coh}", re.I), 0.75, "cohort_of",
+         needs(_GROUP_OF)),
         # A title: "... 30 children from a multicentre Belgian cohort", "... in 9 pediatric patients"
         (re.compile(rf"\b(?:all\s+)?(?P<n>{NUM})\s+(?:consecutive\s+)?{adj}{coh}", re.I), 0.55, "cohort_title", None),
     ]
@@ -287,8 +299,9 @@ def _sex_field(word: str) -> str:
 # A sentence about the sexes has a count with M or F ("8M/7F") or a word for them; each test goes
 # after its pre-test on the folded text, where "\s*" is at most one space.
 _SEX_COUNT, _SEX_COUNT_FOLDED = re.compile(r"\d\s*[MF]\b", re.I), re.compile(r"\d ?[mf]")
-_SEX_WORD = re.compile(r"\b(?:males?|females?|boys?|girls?|men|women)\b", re.I)
-_SEX_WORD_NEEDS = (("male",), ("boy",), ("girl",), ("men",))
+_SEX_WORDS = ["males?", "females?", "boys?", "girls?", "men", "women"]
+_SEX_WORD = re.compile(rf"\b{alternation(_SEX_WORDS)}\b", re.I)
+_SEX_WORD_NEEDS = needs(_SEX_WORDS)
 
 
 def _about_sexes(s: Sentence, low: str) -> bool:
@@ -338,7 +351,7 @@ def _figure_vocab():
     data = vocab.load("figures.json")
 
     def alt(items):
-        return re.compile(r"\b(?:" + "|".join(x.replace(" ", r"\s+") for x in items) + r")", re.I)
+        return re.compile(r"\b" + alternation(items), re.I)
     anchors = {name: alt(items) for name, items in data["anchors"].items()}
     stats = {stat: re.compile(r"\b(?:" + "|".join(words) + r")\b", re.I) for stat, words in data["stat_words"].items()}
     spread = re.compile(r"(?:^|[^a-z])(?:" + "|".join(data["spread_not_range"]) + r")(?:[^a-z]|$)", re.I)
@@ -439,6 +452,9 @@ def followup_by_design(paper: Paper, ctx: Context) -> Iterator[Candidate]:
 
 # --- relapses -----------------------------------------------------------------------------
 
+_HAD_VERBS = ["had", "experienced", "developed", "showed", "suffered", "presented with"]
+
+
 @lru_cache(maxsize=1)
 def _relapse_patterns():
     coh, _, _, _ = cohort_words()
@@ -448,8 +464,8 @@ def _relapse_patterns():
         # "relapses were observed in four patients"
         (re.compile(rf"{rel}[^.;]{{0,40}}?\b(?:in|among)\s+(?P<n>{NUM})\s+(?:of\s+(?:the|our)\s+)?(?:[\w-]+\s+)?{coh}", re.I), "relapse_in_n", 0.85, None),
         # "8 patients experienced one or more relapses", "Four patients had an MRI confirmed CRMO recurrence"
-        (re.compile(rf"(?P<n>{NUM})\s+(?:[\w-]+\s+)?{coh}\s+(?:had|experienced|developed|showed|suffered|presented\s+with)\b[^.;]{{0,50}}?{rel}", re.I), "n_had_relapse", 0.85,
-         (("had",), ("experienced",), ("developed",), ("showed",), ("suffered",), ("presented with",))),
+        (re.compile(rf"(?P<n>{NUM})\s+(?:[\w-]+\s+)?{coh}\s+{alternation(_HAD_VERBS)}\b[^.;]{{0,50}}?{rel}", re.I), "n_had_relapse", 0.85,
+         needs(_HAD_VERBS)),
     ], re.compile(rf"(?P<pct>{NUM})\s*(?:%|percent)\s+of\s+(?:our\s+|the\s+|all\s+)?{coh}\s+(?:had|experienced|developed|showed)[^.;]{{0,40}}?{rel}", re.I)
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, cohort_noun_needs, cohort_words, holds, is_count, lookup_term, needs, resolve, span_of
+from .extract import Candidate, Context, alternation, cohort_noun_needs, cohort_words, holds, is_count, lookup_term, needs, resolve, span_of
 from .numbers import NUM, WORD_NUM, counts_for_percent, parse_number
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow
@@ -25,7 +25,7 @@ def _vocab():
     data = vocab.load("outcomes.json")
 
     def alt(words):
-        return re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in words) + r")", re.I)
+        return re.compile(r"\b" + alternation(words), re.I)
     return tuple((alt(data[k]), needs(data[k])) for k in ("response_words", "failure_words", "mri_words"))
 
 
@@ -34,7 +34,7 @@ _NUM_RE = re.compile(NUM)
 # "in N patients" after a drug counts the treated only in a sentence about giving it
 # ("A third IV-PAM course was needed in one patient" is not).
 _TREAT_VERBS = ["treated", "treatment", "received", "given", "switched", "added", "administered", "started"]
-_TREAT_VERB = re.compile(rf"\b(?:{'|'.join(_TREAT_VERBS)})\b", re.I)
+_TREAT_VERB = re.compile(rf"\b{alternation(_TREAT_VERBS)}\b", re.I)
 _TREAT_VERB_NEEDS = needs(_TREAT_VERBS)
 
 
@@ -85,6 +85,11 @@ def _cand(kind: str, drug: str, outcome: str | None, value: int, spans, rule: st
     return Candidate(f"{drug}:{outcome or '-'}:{kind}", value, spans, rule, conf, derived, extra={"agent": agent})
 
 
+# Word lists that both build a pattern and give its pre-test (below), so the two cannot drift apart.
+_ACHIEVED_VERBS = ["achieved", "reached", "obtained", "received", "went into"]
+_GIVING_VERBS = ["treated with", "received", "given", "started on", "switched to"]
+
+
 @lru_cache(maxsize=1)
 def _patterns():
     coh, *_ = cohort_words()
@@ -96,14 +101,14 @@ def _patterns():
         # "Among 15 patients, 12 (80%) achieved clinical remission"
         "among": re.compile(rf"\bamong\s+(?P<t>{NUM})\s+{coh},?\s+(?P<r>{NUM})\b", re.I),
         # "Clinical remission was achieved in 12 patients", "12 patients achieved remission"
-        "count": re.compile(rf"(?:\bin\s+(?P<a>{NUM})\s+{coh}|(?P<b>{NUM})\s+(?:of\s+our\s+)?{coh}\s+(?:\([^)]*\)\s+)?(?:achieved|reached|obtained|received|went\s+into))", re.I),
+        "count": re.compile(rf"(?:\bin\s+(?P<a>{NUM})\s+{coh}|(?P<b>{NUM})\s+(?:of\s+our\s+)?{coh}\s+(?:\([^)]*\)\s+)?{alternation(_ACHIEVED_VERBS)})", re.I),
         # Table row: "Sufficient clinical effect of MTX (n:18) 3 17 %"
         "table": re.compile(r"\(\s*n\s*[:=]\s*(?P<t>\d+)\s*\)\s*(?P<r>\d+)\b", re.I),
         # "NUM% of our patients were free of symptoms"
         "percent": re.compile(rf"(?P<pct>{NUM})\s*%\s+of\s+(?:our\s+|the\s+|all\s+)?{coh}", re.I),
         # treated: "15 patients were treated with", "Three patients received", "Thirty-seven children with a CNO diagnosis received continuous"
         # "four partial responders to NSAID therapy additionally received"
-        "n_before": re.compile(rf"(?P<t>{NUM})\s+(?:[\w-]+\s+)?(?:{coh}|responders\b|non-responders\b)[^.;\d]{{0,90}}?\b(?:were\s+|was\s+)?(?:\w+\s+)?(?:treated\s+with|received|given|started\s+on|switched\s+to)\s+(?:[\w-]+\s+){{0,2}}(?:an?\s+)?$", re.I),
+        "n_before": re.compile(rf"(?P<t>{NUM})\s+(?:[\w-]+\s+)?(?:{coh}|responders\b|non-responders\b)[^.;\d]{{0,90}}?\b(?:were\s+|was\s+)?(?:\w+\s+)?{alternation(_GIVING_VERBS)}\s+(?:[\w-]+\s+){{0,2}}(?:an?\s+)?$", re.I),
         # "Twelve out of 16 children whose NSAID treatment failed were subsequently given"
         "list_subject": re.compile(rf"(?P<t>{NUM})\s+(?:out\s+of\s+{NUM}\s+)?(?:[\w-]+\s+)?{coh}\b[^.;]{{0,80}}?\b(?:were|was)\s+(?:\w+\s+)?(?:given|treated\s+with|received)\s+", re.I),
         # treated: "... agent in 8 patients", "methotrexate in 12", "(n = 15/30)"
@@ -119,11 +124,11 @@ def _patterns():
 # r_of_t's "of (the) N", count's "in N patients" and the verbs of its other form.
 _OF_NUMBER = re.compile(rf"of (?:the )?(?:\d|{WORD_NUM})")
 _IN_NUMBER = re.compile(rf"in (?:\d|{WORD_NUM})")
-_ACHIEVED = (("achieved",), ("reached",), ("obtained",), ("received",), ("went into",))
+_ACHIEVED = needs(_ACHIEVED_VERBS)
 
 # Every pattern of a treated count before the drug (n_before, list_subject, all_treated) needs one
 # of these: their pre-test.
-_GIVING = (("treated with",), ("received",), ("given",), ("started on",), ("switched to",))
+_GIVING = needs(_GIVING_VERBS)
 
 # Drugs joined in one list share the count before it: "received sulfasalazine and short-term corticosteroids".
 _COORDINATED = re.compile(r"^\s*(?:,|and|or|plus|\+|as\s+well\s+as)\s*(?:[\w-]+\s+){0,2}$", re.I)
