@@ -84,7 +84,7 @@ def normalise(kept: str) -> Normalised:
         joined_to = m.end()
     pieces.append(kept[pos:])
     to_kept.extend(range(pos, len(kept) + 1))
-    return Normalised(_fold("".join(pieces)), to_kept)
+    return Normalised(_fold_lookalikes("".join(pieces)), to_kept)
 
 
 def _word_start(text: str, end: int) -> int:
@@ -108,7 +108,7 @@ _FOLD = {
 _FOLDED = re.compile("[" + re.escape("".join(_FOLD)) + "]")
 
 
-def _fold(text: str) -> str:
+def _fold_lookalikes(text: str) -> str:
     return _FOLDED.sub(lambda m: _FOLD[m.group()], text)
 
 
