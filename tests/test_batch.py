@@ -142,17 +142,19 @@ def test_non_terminal_output_is_one_plain_line_per_paper(papers, tmp_path):
 def test_failing_and_overlong_papers_in_a_pool_do_not_stop_the_batch(papers, tmp_path):
     # Three megabytes of prose, in sections within spaCy's length limit: about 5 s of work, past a
     # 2 s limit that the seeds (0.3 s at most, a fresh worker's first paper included) stay well within.
-    (papers / "huge.txt").write_text(("The children were treated. " * 20_000 + "\n\nResults\n\n") * 6)
+    # Named to come first: the worker that takes it has the next paper queued behind it, which must
+    # go to another worker when this one is killed, not be lost or failed with it.
+    (papers / "0_huge.txt").write_text(("The children were treated. " * 20_000 + "\n\nResults\n\n") * 6)
     out = tmp_path / "out"
     report = run(papers, out, settings=BatchSettings(jobs=2, time_limit=2))
     status = {f["study_id"]: (f["status"], f["reason"]) for f in report.files}
-    assert status["huge"] == ("failed", "time limit of 2 s exceeded")
+    assert status["0_huge"] == ("failed", "time limit of 2 s exceeded")
     assert status["garbage"][0] == "failed"
     assert sum(s == "ok" for s, _ in status.values()) == 6
     assert len(list((out / "records").iterdir())) == 6
     # Not remembered as failed: the next run (perhaps with a longer limit) tries it again.
     index = json.loads((out / ".cache" / "index.json").read_text())["files"]
-    assert sorted(Path(k).stem for k in index) == sorted(p.stem for p in papers.iterdir() if p.stem != "huge")
+    assert sorted(Path(k).stem for k in index) == sorted(p.stem for p in papers.iterdir() if p.stem != "0_huge")
 
 
 def test_settings_reject_unknown_keys_and_bad_values():
