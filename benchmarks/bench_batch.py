@@ -19,7 +19,7 @@ being the real command (`python -m pipeline.cli run ... --quiet`) in a child pro
   which a --jobs 1 run does not notice (a core is free) but takes from the workers of a --jobs 2
   run, so timed runs are not sampled.
 
-Usage: PYTHONPATH=. python benchmarks/bench_batch.py [--papers 1000] [--big 3000] [--pdfs 100] [--repeat 3]
+Usage: PYTHONPATH=. python benchmarks/bench_batch.py [--papers 1000] [--big 3000] [--pdfs 100] [--repeat 5]
 """
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=3000, help="the larger corpus, for memory")
     ap.add_argument("--pdfs", type=int, default=100)
     ap.add_argument("--dev", type=Path, default=DEV, help="development abstracts (default ../shared/dev)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed pairs of --jobs 1 / --jobs 2 runs (median reported)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed pairs of --jobs 1 / --jobs 2 runs (median reported)")
     args = ap.parse_args()
 
     articles, abstracts = base_texts(args.dev)

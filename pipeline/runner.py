@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import collections
 import gc
-import importlib
 import itertools
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -30,12 +28,6 @@ from .store import atomic_write_json, atomic_write_text
 
 # The cache index is saved at least this often, so an interrupted run keeps most of its work.
 INDEX_SAVE_SECONDS = 30.0
-# What the batch needs after the last paper: the tables, and the pooling `crmo-extract run` does next.
-# With worker processes, importing them (pandas, scipy, xlsxwriter: about 0.6 s) starts in a thread
-# with the first paper, as the workers start, instead of after the last paper, when one core would
-# do it while the other idles: the tail after the last paper went from 1.1 to 0.65 s; the workers'
-# start-up, sharing the cores with it, 0.3 s longer.
-AFTER_EXTRACTION = ("pipeline.tables", "pipeline.meta")
 
 
 @dataclass
@@ -360,7 +352,6 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
 
     def to_extract() -> Iterator[tuple[int, Path]]:
         # A generator, so papers are hashed as the workers ask for them, not all up front.
-        importing = settings.jobs == 1   # in this process, a thread would only take turns with extraction
         for i, path in enumerate(papers):
             try:
                 digest = file_hash(path)
@@ -368,9 +359,6 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
                 digest = ""  # extracting it reports why it cannot be read; never a cache hit
             entry = None if settings.force or not digest else cache.lookup(path, digest)
             if entry is None:
-                if not importing:   # records will change, so the tables will be rebuilt
-                    importing = True
-                    threading.Thread(target=_import_all, args=(AFTER_EXTRACTION,), name="import-tables").start()
                 digests[i] = digest
                 yield i, path
             else:
@@ -401,16 +389,6 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
                      "seconds": round(time.perf_counter() - started, 3)}
     atomic_write_json(out_dir / "run_report.json", asdict(report))
     return report
-
-
-def _import_all(modules: Iterable[str]) -> None:
-    # One after the other in one thread: two threads importing the same packages at once can be
-    # handed each other's half-initialised modules.
-    try:
-        for name in modules:
-            importlib.import_module(name)
-    except Exception:
-        pass   # the import after the last paper fails again, and reports it where it can be acted on
 
 
 def tables_stale(out_dir: Path) -> bool:
