@@ -191,7 +191,14 @@ def write_merged(path: Path, result: MergeResult) -> None:
     if result.record is None:
         log.warning("%s: kept untouched: %s (fix it: crmo-extract validate %s)", path, result.reason, path)
         return
-    atomic_write_json(path, result.record)
+    # Flushed to disk before it replaces the old file only when it holds a person's work: a record
+    # made by the machine alone is made again by the next run if a power cut damages it (store.py).
+    atomic_write_json(path, result.record, durable=holds_human_work(result.record))
+
+
+def holds_human_work(record: dict) -> bool:
+    """Does the record hold a curator's figure or their history?"""
+    return bool(record.get("history")) or any(is_human(fig) for _, fig in labelled_figures(record))
 
 
 # ---- curated records as gold for `evaluate` -------------------------------------------------

@@ -122,12 +122,16 @@ def write_result(out_dir: Path, result: Result) -> None:
         return
     path = Path(out_dir) / "records" / f"{result.study_id}.json"
     result.record["$schema"] = schema_ref_for(path)
-    from .curate import merge_with_file, write_merged  # validation imports jsonschema: only when writing
+    # Imported here: validation imports jsonschema, needed only when writing.
+    from .curate import holds_human_work, merge_with_file, write_merged
 
     merged = merge_with_file(path, result.record)
     # The kept text goes with the record: a kept record's evidence points into the old text.
     if result.kept_text is not None and merged.record is not None:
-        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text)
+        # Flushed to disk with a curator's record, which points into it; else made again from the PDF
+        # if a power cut damages it, like a machine-made record (store.py).
+        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text,
+                          durable=holds_human_work(merged.record))
     write_merged(path, merged)
     result.curation = merged.report()
 

@@ -3,6 +3,13 @@
 Every file goes to a temporary file in the same folder, is flushed to disk, and then replaces the
 old one with os.replace, which is atomic on POSIX and Windows: a reader sees the old file or the
 new one, never a mix.
+
+Files the pipeline can make again may skip the flush (`durable=False`): the rename is still atomic,
+so no reader and no interrupted or killed run ever sees a half-written file. Only a power cut or a
+crash of the operating system in the seconds after the write can leave the old file or an empty
+one, and the next run notices (the cache compares each record's size and time with the ones it
+wrote) and makes it again. A flush costs about 0.4 ms, and two workers flushing at once wait for
+each other: flushing every machine-made record took about 10 % of a `--jobs 2` run.
 """
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Let `write` fill a temporary file beside `path`, then put it in place in one step.
+def atomic_write(path: Path, write: Callable[[Path], None], durable: bool = True) -> None:
+    """Let `write` fill a temporary file beside `path`, then put it in place in one step; with
+    `durable`, flushed to disk first.
 
     Serves text, CSV and files a library writes itself (xlsx, png, svg).
     """
@@ -30,8 +38,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         # mkstemp creates the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -40,12 +49,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""), durable)
 
 
-def atomic_write_json(path: Path, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def atomic_write_json(path: Path, data, durable: bool = True) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", durable)
 
 
 def atomic_write_csv(path: Path, frame) -> None:
