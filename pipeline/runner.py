@@ -235,7 +235,7 @@ class _Worker:
             self._start_clock(time_limit)
         return task
 
-    def stop(self, kill: bool = False) -> None:
+    def stop(self, kill: bool = False, wait: bool = True) -> None:
         if kill:
             self.process.kill()
         else:
@@ -243,6 +243,10 @@ class _Worker:
                 self.conn.send(None)
             except OSError:
                 pass
+        if wait:
+            self.join()
+
+    def join(self) -> None:
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
@@ -325,8 +329,11 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
                 if again and w.ready:
                     feed(w)
     finally:
+        # All told to stop first, then waited for: their exits (each tearing down spaCy) overlap.
         for w in workers:
-            w.stop(kill=bool(w.tasks))
+            w.stop(kill=bool(w.tasks), wait=False)
+        for w in workers:
+            w.join()
 
 
 # --- the batch ---------------------------------------------------------------------------------
