@@ -295,8 +295,8 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
 
     try:
         while True:
-            busy = [w for w in workers if w.ready and w.tasks]
-            if exhausted and not again and not any(w.tasks for w in workers):
+            busy = [w for w in workers if w.tasks]   # only ready workers are given papers
+            if exhausted and not again and not busy:
                 return
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else None
             for conn in connection.wait([w.conn for w in workers], timeout):
@@ -321,7 +321,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
                     feed(w)  # before the parent books this result, so the worker's queue stays full
                     yield task[0], message
             now = time.monotonic()
-            for w in [w for w in workers if w.ready and w.tasks and now >= w.deadline]:
+            for w in [w for w in busy if w.tasks and now >= w.deadline]:
                 task = replace(w, kill=True)
                 yield task[0], _failed(task, f"time limit of {time_limit:g} s exceeded", time_limit)
             # Papers taken back from a stopped worker go to those with room in their queue.
