@@ -8,7 +8,7 @@ being the real command (`python -m pipeline.cli run ... --quiet`) in a child pro
 - papers per second with --jobs 1 and --jobs 2 (1,000 text papers; 100 PDFs), from the wall time of
   the whole command, start-up included; and the speed-up again at 3,000 papers. The 1,000 are run
   as --repeat pairs (--jobs 1, then --jobs 2) and the medians are reported: on this shared virtual
-  machine one run can take 10 % longer than the next for no reason of its own;
+  machine one run can take 20 % longer than the next for no reason of its own;
 - the pipeline's time over bare tokenisation (`spacy.blank("en").pipe` over the same texts, right
   after each --jobs 1 run), --jobs 1;
 - the wall time of an unchanged re-run of the 1,000;

@@ -206,7 +206,7 @@ def _worker_main(conn) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, time_limit: float):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
         self.process.start()
@@ -215,24 +215,25 @@ class _Worker:
         # Given and not yet answered, in the order the worker takes them: the first is the one it is
         # extracting (once ready), its clock started when the worker took it.
         self.tasks: collections.deque[tuple[int, Path]] = collections.deque()
+        self.time_limit = time_limit
         self.started = self.deadline = 0.0
 
-    def _start_clock(self, time_limit: float) -> None:
+    def _start_clock(self) -> None:
         self.started = time.monotonic()
-        self.deadline = self.started + time_limit
+        self.deadline = self.started + self.time_limit
 
-    def give(self, task: tuple[int, Path], out_dir: Path, time_limit: float) -> None:
+    def give(self, task: tuple[int, Path], out_dir: Path) -> None:
         if not self.tasks:
-            self._start_clock(time_limit)
+            self._start_clock()
         self.tasks.append(task)
         self.conn.send((task[1], out_dir))
 
-    def answered(self, time_limit: float) -> tuple[int, Path]:
+    def answered(self) -> tuple[int, Path]:
         """The first task, whose Result just came. The worker went straight on to the next, if any:
         its clock starts now (a little after the worker's, so the limit is never cut short)."""
         task = self.tasks.popleft()
         if self.tasks:
-            self._start_clock(time_limit)
+            self._start_clock()
         return task
 
     def stop(self, kill: bool = False, wait: bool = True) -> None:
@@ -271,7 +272,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
     # Papers a stopped worker had queued but not begun: given to the next worker that asks.
     again: collections.deque[tuple[int, Path]] = collections.deque()
     ctx = multiprocessing.get_context("spawn")
-    workers = [_Worker(ctx) for _ in range(jobs)]
+    workers = [_Worker(ctx, time_limit) for _ in range(jobs)]
     exhausted = False
 
     def feed(w: _Worker) -> None:
@@ -281,7 +282,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
             if task is None:
                 exhausted = True
                 return
-            w.give(task, out_dir, time_limit)
+            w.give(task, out_dir)
 
     def replace(w: _Worker, kill: bool) -> tuple[int, Path] | None:
         """Stop `w` and start a fresh worker in its place; its queued papers go to others. Returns
@@ -290,7 +291,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
         again.extend(w.tasks)
         w.tasks.clear()
         w.stop(kill=kill)
-        workers[workers.index(w)] = _Worker(ctx)
+        workers[workers.index(w)] = _Worker(ctx, time_limit)
         return task
 
     try:
@@ -317,7 +318,7 @@ def results_in_pool(tasks: Iterable[tuple[int, Path]], out_dir: Path, jobs: int,
                     w.ready = True
                     feed(w)
                 else:
-                    task = w.answered(time_limit)
+                    task = w.answered()
                     feed(w)  # before the parent books this result, so the worker's queue stays full
                     yield task[0], message
             now = time.monotonic()
