@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .numbers import counts_for_percent
+from .extract.quantities import counts_for_percent
 from .records import Figure, OutcomeRow
 
 PENALTY = 0.25
