@@ -414,3 +414,9 @@ def tables_stale(out_dir: Path) -> bool:
         return False
     # The folder's own time changes when a record is added or removed.
     return records.stat().st_mtime_ns > built or any(e.stat().st_mtime_ns > built for e in os.scandir(records))
+
+
+def pooling_stale(out_dir: Path) -> bool:
+    """Is the pooling missing or older than outcomes.csv (so `meta` must run again)?"""
+    outcomes, pooled = Path(out_dir) / "outcomes.csv", Path(out_dir) / "pooled.csv"
+    return outcomes.is_file() and (not pooled.is_file() or pooled.stat().st_mtime < outcomes.stat().st_mtime)
