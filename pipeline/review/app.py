@@ -133,7 +133,7 @@ def create_app(session: ReviewSession, hosts: set[str]) -> Flask:
             raise Refused(400, f"not saved: {exc}") from None
         saved = session.save(study_id, action)
         return jsonify(ok=True, message=saved.message, version=saved.version, warnings=saved.warnings,
-                       merged=saved.merged, tables=saved.tables, **session.status())
+                       merged=saved.merged, rebuilt=saved.tables, **session.status())
 
     @app.post("/api/rebuild")
     def rebuild():

@@ -211,4 +211,4 @@ class ReviewSession:
         else:
             pooling = "stale" if pooling_stale(self.out_dir) else "up to date"
         return {"tables": "stale" if tables_stale(self.out_dir) else "up to date", "pooling": pooling,
-                "message": self.pooling.message}
+                "pooling_message": self.pooling.message}

@@ -128,6 +128,8 @@
   }
 
   function send(payload, itemId) {
+    const box = document.getElementById("flash");
+    if (box) box.hidden = true;
     return post("/api/study/" + encodeURIComponent(body.dataset.study) + "/action", payload).then((res) => {
       if (!res.ok) {
         flash(res.message, res.details, "refused");
@@ -303,7 +305,7 @@
     const fresh = res.tables === "up to date" && res.pooling === "up to date";
     document.getElementById("rebuild").hidden = fresh || res.pooling === "updating";
     const status = document.getElementById("build-status");
-    status.title = res.message || "";
+    status.title = res.pooling_message || "";
     if (res.pooling === "updating") setTimeout(poll, 1000);
   }
 
