@@ -338,6 +338,28 @@ def test_a_rerun_after_page_saves_keeps_them_and_adds_no_history_twice(out, tmp_
     assert record["figures"]["n_female"]["status"] == "rejected"
 
 
+def test_a_pdf_papers_kept_text_shows_its_page_marks(tmp_path):
+    from .pdf_fixtures import lines_pdf
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    lines_pdf(papers / "article.pdf", ARTICLE.read_text("utf-8").splitlines())
+    out = tmp_path / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    pages = json.loads((out / "text" / "article.pages.json").read_text("utf-8"))
+    text = (out / "text" / "article.txt").read_text("utf-8")
+    assert len(pages) >= 2 and pages[0][:2] == [1, 0]
+    page = Page(out)
+    html = page.open("article")
+    marks = [(int(s), int(p)) for s, p in re.findall(r'data-s="(\d+)"(?: data-items="[^"]*")? data-page="(\d+)"', html)]
+    assert marks == [(start, number) for number, start, _ in pages]
+    # Evidence on a later page says which.
+    record = load(out, "article")
+    later = next(e for f in record["figures"].values() for e in f["evidence"] if e["page"] and e["page"] > 1)
+    assert text[later["start"]:later["end"]] == later["quote"]
+    assert f'{later["section"]}, page {later["page"]}, {later["start"]}-{later["end"]}' in html
+
+
 # ---- a record changed on disk since the page loaded it -------------------------------------------
 
 def test_a_record_changed_on_disk_is_merged_when_the_figure_is_untouched_and_refused_when_it_is_not(out):

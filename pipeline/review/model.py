@@ -405,7 +405,7 @@ def paper_text(record: dict, out_dir: Path, papers_dir: Path | None = None) -> P
                 continue
             # Offsets count characters of the text as read: newlines normalised as read.py does.
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-            return PaperText(text, path, pages=_pages(path))
+            return PaperText(text, path, pages=_pages(path) if record.get("text_file") else [])
     where = ", ".join(str(p) for p in candidates)
     return PaperText(None, None, f"paper text not found (looked at {where}): give --papers FOLDER")
 

@@ -102,7 +102,7 @@ class Pooling:
                 with lock.hold(self.out_dir, self.holder, wait=self.wait_for_lock):
                     result = run_meta(self.out_dir)
                 state, message = "idle", result.message
-            except lock.Busy as exc:
+            except lock.LockError as exc:
                 state, message = "failed", str(exc)
             except Exception as exc:  # the page says so and offers to rebuild; the records are saved
                 state, message = "failed", f"pooling failed: {type(exc).__name__}: {exc}"
@@ -142,7 +142,9 @@ class ReviewSession:
             with self._saving, lock.hold(self.out_dir, self.holder, wait=self.settings.lock_wait):
                 saved = self._save_locked(path, action)
         except lock.Busy as exc:
-            raise Refused(423, f"not saved: {exc}; try again in a moment") from None
+            raise Refused(423, f"not saved: {exc}") from None
+        except lock.LockError as exc:
+            raise Refused(409, f"not saved: {exc}") from None
         if self.settings.pool_after_save:
             self.pooling.request()
         return saved
@@ -195,8 +197,8 @@ class ReviewSession:
         try:
             with self._saving, lock.hold(self.out_dir, self.holder, wait=self.settings.lock_wait):
                 tables = self._write_tables()
-        except lock.Busy as exc:
-            raise Refused(423, f"not rebuilt: {exc}") from None
+        except lock.LockError as exc:
+            raise Refused(423 if isinstance(exc, lock.Busy) else 409, f"not rebuilt: {exc}") from None
         self.pooling.request()
         return tables
 
