@@ -313,7 +313,7 @@ def review(
     curator: Optional[str] = typer.Option(None, "--curator", "-c",
                                           help="Your name or initials, written as `curator` and in `history` (default: your login name)."),
     port: int = typer.Option(8750, "--port", "-p", min=0, max=65535, help="Port to listen on (0: any free port)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; only the loopback address unless --allow-remote."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on: only the loopback address, unless --allow-remote (then the address others open)."),
     allow_remote: bool = typer.Option(False, "--allow-remote",
                                       help="Allow a --host other than the loopback address (the page has no login: anyone who reaches it can edit)."),
     papers: Optional[Path] = typer.Option(None, "--papers", help="Folder of the papers, if they moved since the run."),

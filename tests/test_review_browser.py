@@ -171,6 +171,32 @@ def test_a_curator_checks_and_corrects_figures_in_the_browser(driver, server):
     assert page.marked_text().startswith("age at diagnosis of 9.0 years (range: 0.6-15.0)")
     assert "c-curated" in page.item("s:age_diagnosis").get_attribute("class")
 
+    # Add a figure the machine missed by selecting its evidence in the text.
+    phrase = "All of the patients had multifocal"
+    page.d.execute_script("""
+        const phrase = arguments[0];
+        const seg = Array.from(document.querySelectorAll('#paper-text .seg')).find(s => s.textContent.includes(phrase));
+        const at = seg.textContent.indexOf(phrase);
+        const range = document.createRange();
+        range.setStart(seg.firstChild, at);
+        range.setEnd(seg.firstChild, at + phrase.length);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        seg.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: 200, clientY: 200}));
+    """, phrase)
+    page.css("#add-from-selection").click()
+    assert page.css("#add-quote").text == phrase
+    from selenium.webdriver.support.ui import Select
+    Select(page.css("#add-form select[name=field]")).select_by_value("n_unifocal")
+    page.css("#add-form input[name=value]").send_keys("0")
+    assert "n_unifocal: added 0" in page.saved(page.version, lambda: page.css("#add-form button[type=submit]").click())
+    text = ARTICLE.read_text("utf-8")
+    added = record(out)["figures"]["n_unifocal"]
+    start = text.index(phrase)   # the first segment holding it is the first occurrence
+    assert (added["value"], added["evidence"][0]["quote"], added["evidence"][0]["start"]) == (0, phrase, start)
+    page.select("s:age_diagnosis")
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "review_study.png"
     page.d.save_screenshot(str(shot))
@@ -189,7 +215,7 @@ def test_a_curator_checks_and_corrects_figures_in_the_browser(driver, server):
         ("n_patients", 15, 15, "curated", "ab"), ("n_male", 8, 9, "curated", "ab"), ("n_relapse", 4, 4, "rejected", "ab"),
         ("age_diagnosis_stat", "median", "median", "curated", "ab"), ("age_diagnosis_value", 10.5, 9.0, "curated", "ab"),
         ("age_diagnosis_min", 3.0, 0.6, "curated", "ab"), ("age_diagnosis_max", 16.5, 15.0, "curated", "ab"),
-        ("age_diagnosis_unit", "years", "years", "curated", "ab")]
+        ("age_diagnosis_unit", "years", "years", "curated", "ab"), ("n_unifocal", None, 0, "curated", "ab")]
     studies = pd.read_csv(out / "studies.csv")
     row = studies[studies.study_id == STUDY].iloc[0]
     assert (row.n_male, row.age_diagnosis_value, row.age_diagnosis_min, row.n_conflicts) == (9, 9.0, 0.6, 0)

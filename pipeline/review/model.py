@@ -266,14 +266,13 @@ def _description(name: str) -> str:
                  if re.search(pattern, name)), "")
 
 
-def study_items(record: dict, with_missing: bool = False) -> list[Item]:
+def study_items(record: dict) -> list[Item]:
     """The record's items: study figures in studies.csv's order (a described statistic as one
-    item), then sites, then treatment rows in the record's order. With `with_missing`, also the
-    fields the schema names that the record lacks (for adding them)."""
+    item), then sites, then treatment rows in the record's order."""
     figures = record.get("figures") or {}
     items: list[Item] = []
     done: set[str] = set()
-    names = [n for n in figure_names() if n in figures or with_missing]
+    names = [n for n in figure_names() if n in figures]
     names += sorted(n for n in figures if n not in names and not n.startswith(SITE_PREFIX))
     for name in names:
         base, _, part = name.rpartition("_")
@@ -283,7 +282,7 @@ def study_items(record: dict, with_missing: bool = False) -> list[Item]:
             done.add(base)
             parts = [Part(p, f"{base}_{p}", ("figures", f"{base}_{p}"), figures.get(f"{base}_{p}"),
                           value_input(figure_schema(f"{base}_{p}"))) for p in STAT_PARTS]
-            if not any(p.figure for p in parts) and not with_missing:
+            if not any(p.figure for p in parts):
                 continue
             items.append(_item(f"s:{base}", "stat", base, _description(f"{base}_value"), parts))
             continue

@@ -175,6 +175,9 @@ class ReviewSession:
         if errors:
             raise Refused(422, f"not saved: {errors[0].message}", [f"{i.path}: {i.message}" for i in errors])
         new["history"] = record["history"] + curation_history(record, new, _now())
+        # An editor does not take the folder's lock: a save of theirs since the read above wins.
+        if path.read_bytes() != raw:
+            raise Refused(409, f"not saved: {path.name} was changed on disk while saving; reload the page")
         atomic_write_json(path, new, durable=True)
         tables = self._write_tables()
         if merged:
