@@ -40,6 +40,7 @@ class Result:
     seconds: float = 0.0
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
+    kept_pages: list | None = None    # [page, start, end] of each PDF page in kept_text (text/<id>.pages.json)
     curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
     written_text: bool = False        # a kept text (text/<study_id>.txt) went with the record
     cached: bool = False              # not extracted this run: unchanged since the last one
@@ -94,6 +95,7 @@ def process_file(path: Path) -> Result:
         else:
             result.status, result.record = "ok", record
             result.kept_text = document.text if is_pdf else None
+            result.kept_pages = [list(page) for page in document.pages] if is_pdf else None
     except ReadError as exc:
         result.reason = str(exc)
     except Exception as exc:  # one paper must never bring the batch down
@@ -130,8 +132,11 @@ def write_result(out_dir: Path, result: Result) -> None:
     if result.kept_text is not None and merged.record is not None:
         # Flushed to disk with a curator's record, which points into it; else made again from the PDF
         # if a power cut damages it, like a machine-made record (store.py).
-        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text,
-                          durable=holds_human_work(merged.record))
+        durable = holds_human_work(merged.record)
+        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text, durable=durable)
+        # Where each page starts in it, for the review page's page marks.
+        atomic_write_json(Path(out_dir) / "text" / f"{result.study_id}.pages.json", result.kept_pages or [],
+                          durable=durable)
     write_merged(path, merged)
     result.curation = merged.report()
 
@@ -148,7 +153,7 @@ def extract_and_write(path: Path, out_dir: Path) -> Result:
     except OSError as exc:
         result.status, result.reason = "failed", f"cannot write its record: {exc.strerror or exc}"
     result.written_text = result.kept_text is not None
-    result.record = result.kept_text = None
+    result.record = result.kept_text = result.kept_pages = None
     return result
 
 
@@ -414,3 +419,9 @@ def tables_stale(out_dir: Path) -> bool:
         return False
     # The folder's own time changes when a record is added or removed.
     return records.stat().st_mtime_ns > built or any(e.stat().st_mtime_ns > built for e in os.scandir(records))
+
+
+def pooling_stale(out_dir: Path) -> bool:
+    """Is the pooling missing or older than outcomes.csv (so `meta` must run again)?"""
+    outcomes, pooled = Path(out_dir) / "outcomes.csv", Path(out_dir) / "pooled.csv"
+    return outcomes.is_file() and (not pooled.is_file() or pooled.stat().st_mtime < outcomes.stat().st_mtime)
