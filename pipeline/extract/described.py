@@ -181,8 +181,22 @@ def _phrases(tokens: list[Token], lo: int, hi: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if a < b]
 
 
-def statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
-    """The described statistics of one sentence or table row, each as (what, value)."""
+def statements(a: Analysed) -> list[tuple[Anchor, Value]]:
+    """The described statistics of one sentence or table row, each as (what, value). Two ages
+    stated in parallel share the unit one of them prints ("their median age was 10 (6.4), and at
+    diagnosis it stood at 11.5 (5.9) years")."""
+    found = list(_statements(a))
+    ages = [k for k, (anchor, _) in enumerate(found) if anchor.field in ("age_onset", "age_diagnosis")]
+    units = {found[k][1].unit for k in ages} - {None}
+    if len(units) == 1:
+        unit = units.pop()
+        for k in ages:
+            anchor, v = found[k]
+            found[k] = (anchor, replace(v, unit=v.unit or unit))
+    return found
+
+
+def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
     tokens = a.tokens
     values_at = [k for k, t in enumerate(tokens) if t.is_quantity]
     done = -1
@@ -241,9 +255,11 @@ def statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
 
 
 def _count_or_share(tokens: list[Token], k: int) -> bool:
-    """ "12 patients", "6 infusions", "43%": a count or a share, not a statistic."""
-    return k + 1 < len(tokens) and (tokens[k + 1].concept in ("person", "measure_unit", "lesion")
-                                    or tokens[k + 1].text in ("%", "percent"))
+    """ "12 patients", "6 infusions", "43%", "12 (40%)": a count or a share, not a statistic."""
+    nxt = tokens[k + 1:k + 4]
+    if nxt and (nxt[0].concept in ("person", "measure_unit", "lesion") or nxt[0].text in ("%", "percent")):
+        return True
+    return len(nxt) == 3 and nxt[0].text == "(" and nxt[1].is_quantity and nxt[2].text == "%"
 
 
 def _anchor_after(tokens: list[Token], lo: int, k: int, v: Value, stop: int) -> Anchor | None:
@@ -279,22 +295,19 @@ def _previous_value_end(tokens: list[Token], k: int) -> int:
 
 
 def _unit_near(a: Analysed, tokens: list[Token], anchor: Anchor, v: Value, stop: int) -> str | None:
-    """A unit the statement gives away from its value: in its label ("Diagnostic delay, months
-    8.5"), in the table's row label or header ("Age at onset (months)"), or after the next value of
-    the same clause ("10 (6.4), and at diagnosis it stood at 11.5 (5.9) years")."""
+    """A unit the statement gives away from its value: in its name ("Diagnostic delay, months
+    8.5", "Age at onset (months)"), or right after its bracket ("(7.2±3.2)years")."""
     for t in tokens[anchor.first:v.first]:
         if _unit(t):
             return _unit(t)
-    for t in tokens[v.last:stop]:
-        if _unit(t):
-            return _unit(t)
-    sentence_end = len(tokens)
-    for j in range(v.last, sentence_end):
-        if ends_clause(tokens, j) and tokens[j].text in (".", ";"):
-            break
-        if _unit(tokens[j]) and tokens[j - 1].is_quantity or (
-                _unit(tokens[j]) and tokens[j - 1].text in (")", "]")):
-            return _unit(tokens[j])
+    j = v.last
+    while j < stop and tokens[j].text in (")", "]"):
+        j += 1
+    if j < stop and _unit(tokens[j]):
+        return _unit(tokens[j])
+    if j + 1 < stop and tokens[j].text in ("and", ",", "or") and tokens[j + 1].is_quantity:
+        nxt = read_value(tokens, j + 1, stop)  # "11.7 ± 3.8 and 14.4 ± 2.7 years": values listed share the unit
+        return nxt.unit if nxt else None
     return None
 
 

@@ -52,8 +52,9 @@ class Quantity:
 
     @property
     def count(self) -> int | None:
-        """The value as a count of people: a whole number, positive, finite, not a calendar year."""
-        return as_count(self.value)
+        """The value as a count of people: a whole number, printed without decimals ("2.0" is a
+        measurement), finite and not huge."""
+        return None if isinstance(self.value, float) else as_count(self.value)
 
 
 def as_count(value) -> int | None:

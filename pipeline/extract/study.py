@@ -60,16 +60,28 @@ class Reading:
     at: tuple[int, int]  # token range of those words
 
 
+def _of_people(tokens: list[Token], i: int) -> bool:
+    """Is token i an "of" before people: "of the children", "of our patients"?"""
+    for t in tokens[i + 1:i + 4]:
+        if t.concept == "person":
+            return True
+        if t.text not in ("the", "our", "all", "these", "those", "study", "cno", "crmo"):
+            return False
+    return False
+
+
 def noun_phrase(a: Analysed, m: Mention) -> tuple[int, int]:
     """Token range of what the count quantifies, right after it: "15 [boys]", "33 (89%) [CNO
     patients]"; for a percentage "68% of [patients]"."""
     tokens, stops = a.tokens, grammar()["phrase_stops"]
     i = m.last
-    if m.count is None and i < len(tokens) and tokens[i].text == "of":
-        i += 1
+    if i < len(tokens) and tokens[i].text == "of" and (m.count is None or _of_people(tokens, i)):
+        i += 1  # "68% of [patients]", "21 (70%) of the [children] were girls"
         if i < len(tokens) and tokens[i].text in ("the", "our", "all", "these", "them"):
             i += 1
     end = m.last + len(m.after)
+    if i + 1 < end and tokens[i].text == "-" and tokens[i + 1].text[:1].isalpha():
+        i += 1  # "a 12-year-old girl", "a 3-month course": the number is part of a compound
     j = i
     while j < end and j - i < 6:
         t = tokens[j]
@@ -112,6 +124,8 @@ def _field_of(a: Analysed, lo: int, hi: int, labels: bool = False) -> tuple[str,
     concepts = _concepts(a.tokens, lo, hi)
     kinds = [(c, i) for c, i in concepts if c in FIELD_CONCEPTS]
     bones = _bones(a, lo, hi)
+    if kinds and kinds[0][0] == "relapse" and any(t.concept == "skin" for t in a.tokens[max(0, kinds[0][1] - 5):kinds[0][1] + 3]):
+        return None  # "palmoplantar pustulosis recurred in two": the skin, not the bone disease
     if kinds:
         c, i = kinds[0]
         if c in SEXES and not labels and any(k == "predominance" for k, _ in concepts):
@@ -328,6 +342,7 @@ class Statement:
     span: tuple
     score: float
     reasons: list[str]
+    sex: str | None = None   # the sex a one-case statement names ("a 12-year-old girl")
 
 
 def cohort_statements(ctx: Context) -> list[Statement]:
@@ -353,6 +368,7 @@ def cohort_statements(ctx: Context) -> list[Statement]:
         for m, r in readings:
             if m.total and m.total != m.value and (r is None or r.field not in ("lesions", "measure", "other")):
                 out.append(Statement(m.total, a.span_of(m.first, m.last), weights["reference"], ["denominator"]))
+        out += _one_case(a, weights)
         for group in _groups(parts):
             total = sum(m.value for m in group)
             clause = {c for c, _ in _concepts(a.tokens, clause_start(a, group[0].first), group[-1].last + len(group[-1].after))}
@@ -365,12 +381,27 @@ def cohort_statements(ctx: Context) -> list[Statement]:
 CUES = frozenset({"enrol", "final", "screened"})
 
 
+def _depths(tokens: list[Token]) -> list[int]:
+    """How many brackets are open at each token."""
+    out, depth = [], 0
+    for t in tokens:
+        if t.text in ("(", "["):
+            depth += 1
+            out.append(depth)
+            continue
+        out.append(depth)
+        if t.text in (")", "]"):
+            depth = max(0, depth - 1)
+    return out
+
+
 def _cue_owners(a: Analysed) -> dict[int, dict[str, int]]:
     """Which count each enrolment, final-cohort and screening word of the sentence is said of: the
     nearest count of its clause ("Of 85 children screened, 41 were included": 85 was screened,
     41 included), the count before it on a tie: {mention's first token: {cue: its token}}."""
     tokens, mentions = a.tokens, [m for m in a.mentions if m.count is not None]
     relative = grammar()["relative"]
+    depth = _depths(tokens)
     owners: dict[int, dict[str, int]] = defaultdict(dict)
     for c, i in _concepts(tokens, 0, len(tokens)):
         if c not in CUES:
@@ -380,6 +411,8 @@ def _cue_owners(a: Analysed) -> dict[int, dict[str, int]]:
         for m in mentions:
             if not (lo <= m.first < hi) or _followed_by_scope(a, m):
                 continue  # "53 children, 30 of them girls, were studied": the part owns no verb
+            if depth[m.first] > depth[i] and m.shape not in LABELLING:
+                continue  # "Twenty patients (12 girls; median age 11 years) were evaluated"
             if m.last <= i:
                 if any(tokens[j].text in relative for j in range(m.last, i)):
                     continue  # "a biopsy that confirmed the diagnosis": not said of the count
@@ -391,6 +424,25 @@ def _cue_owners(a: Analysed) -> dict[int, dict[str, int]]:
         if best:
             owners[best[1].first][c] = i
     return owners
+
+
+def _one_case(a: Analysed, w: dict) -> list[Statement]:
+    """A case report: "We report a 12-year-old girl with CRMO", "We describe a case of ..."."""
+    tokens = a.tokens
+    out = []
+    for i, t in enumerate(tokens):
+        if t.text not in ("a", "an") or i == 0:
+            continue
+        noun = next((j for j in range(i + 1, min(len(tokens), i + 6))
+                     if tokens[j].concept in ("person", "male", "female")), None)
+        if noun is None or any(x.concept not in (None, "time_unit") for x in tokens[i + 1:noun]) or any(
+                not (x.is_quantity or x.text[0].isalpha() or x.text == "-") for x in tokens[i + 1:noun]):
+            continue
+        cue = next((j for j in range(clause_start(a, i), i) if tokens[j].concept == "enrol"), None)
+        if cue is not None and i - cue <= 4:
+            out.append(Statement(1, a.span_of(cue, noun + 1), w["mention"] + w["enrolment"], ["one case", "enrolment"],
+                                 sex=tokens[noun].concept if tokens[noun].concept in SEXES else None))
+    return out
 
 
 def _score(a: Analysed, m: Mention, w: dict, cues: set[str]) -> tuple[float, list[str]]:
@@ -519,6 +571,11 @@ def cohort_size(ctx: Context) -> Iterator[Candidate]:
               for v in ranked[1:3]]
     rule = f"cohort_size: {why}" + (f"; over {'; '.join(beaten)}" if beaten else "")
     yield Candidate(N, best, [s.span for s in kept[:4]], rule, confidence)
+    # A case report names the patient's sex with the case: "a 12-year-old girl".
+    sex = next((s for s in kept if s.sex), None) if best == 1 else None
+    if sex:
+        for name, value in ((SEXES[sex.sex], 1), (SEXES["female" if sex.sex == "male" else "male"], 0)):
+            yield Candidate(Key(name), value, [sex.span], "one_case_sex", 0.8)
 
 
 # --- the counts of a study's fields -----------------------------------------------------------
@@ -564,7 +621,9 @@ def _sex_ratios(ctx: Context, a: Analysed, pairs: list) -> tuple[list, list[Cand
         return rest, []
     ratio = y / x
     decimals = max(_decimals(c1.count.value), _decimals(c2.count.value))
-    fits = [k for k in range(1, ctx.n) if abs((ctx.n - k) / k - ratio) <= 0.5 * 10 ** -decimals + 1e-9]
+    # "1:2.5" holds 2.45-2.55; a ratio of whole numbers ("3:1") is read as exact.
+    tolerance = 0.5 * 10 ** -decimals if decimals else 0
+    fits = [k for k in range(1, ctx.n) if abs((ctx.n - k) / k - ratio) <= tolerance + 1e-9]
     if len(fits) != 1:
         return rest, []
     span = a.span_of(min(r1.at[0], r2.at[0], c1.first), max(c1.last, c2.last))

@@ -18,6 +18,7 @@ from .quantities import WORDS, Quantity, read_quantities
 # A word: letters and digits with inner hyphens or apostrophes ("follow-up", "non-CNO", "HLA-B27",
 # "TNF-α"), "±" or "+/-", or one punctuation character ("/" too: "female/male" is three tokens).
 _TOKEN = re.compile(r"[^\W_](?:\w|[-'’](?=[^\W\d_]))*|±|\+/-|\S")
+_TO = re.compile(r"-to-", re.I)
 _FOLD = str.maketrans({"α": "a", "β": "b", "’": "'", "–": "-", "—": "-", "−": "-"})
 
 
@@ -55,8 +56,18 @@ def lexicon() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
 
 
 def _words(text: str) -> list[Token]:
-    return [Token(m.start(), m.end(), m.group().lower().translate(_FOLD), capital=m.group()[0].isupper())
-            for m in _TOKEN.finditer(text)]
+    out = []
+    for m in _TOKEN.finditer(text):
+        word, start = m.group(), m.start()
+        # "male-to-female", "one-to-one": the words of a ratio, each a token of its own.
+        parts = _TO.split(word) if "-to-" in word.lower() else [word]
+        for k, part in enumerate(parts):
+            if k:
+                out.append(Token(start, start + 4, "to"))
+                start += 4
+            out.append(Token(start, start + len(part), part.lower().translate(_FOLD), capital=part[:1].isupper()))
+            start += len(part)
+    return out
 
 
 def tokenize(text: str) -> list[Token]:
