@@ -104,7 +104,12 @@ def document_to_paper(document: Document) -> Paper:
     prose_chunks: list[tuple[int, int, str]] = []
     for sec in paper.sections:
         if sec.name == "table":
-            paper.sentences += _table_rows(norm.text, sec.start, sec.end, sec.name)
+            # A flattened table runs until its text turns into prose again, which is read as the
+            # section the table sits in.
+            end = _table_end(norm.text, sec.start, sec.end)
+            paper.sentences += _table_rows(norm.text, sec.start, end, sec.name)
+            if end < sec.end:
+                prose_chunks.append((end, sec.end, prose_chunks[-1][2] if prose_chunks else "results"))
             continue
         # Table rows a PDF's table finder marked are read as rows, never again as prose.
         # Prose starts after a heading, so "MethodsThirty-seven children" reads "Thirty-seven children".
@@ -198,6 +203,26 @@ def _split_after_citations(text: str) -> list[tuple[int, int]]:
 def norm_range(norm: Normalised, a: int, b: int) -> tuple[int, int]:
     """Normalised span of the kept span [a, b)."""
     return bisect.bisect_left(norm.to_kept, a), bisect.bisect_left(norm.to_kept, b)
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _table_end(text: str, start: int, end: int) -> int:
+    """Where a table section's rows stop: at the first line after its caption that reads as prose
+    (a long line without numbers, a line of fourteen words or more, or a line that runs on into a
+    line starting in lower case)."""
+    lines = text[start:end].split("\n")
+    pos = start + len(lines[0]) + 1
+    for k in range(1, len(lines)):
+        line = lines[k].strip()
+        words = len(line.split())
+        nxt = next((x.strip() for x in lines[k + 1:] if x.strip()), "")
+        runs_on = bool(line) and (line[-1].isalpha() or line[-1] in ",-") and nxt[:1].islower()
+        if (words >= 8 and not _DIGIT.search(line)) or words >= 14 or (runs_on and words >= 4):
+            return pos + len(lines[k]) - len(lines[k].lstrip())
+        pos += len(lines[k]) + 1
+    return end
 
 
 def _table_rows(text: str, start: int, end: int, section: str) -> list[Sentence]:

@@ -47,11 +47,7 @@ def _complements(figures: dict[str, Figure], ctx: Context) -> None:
 
 def extract_all(paper: Paper):
     """(figures, outcome rows, printed percentages) for the paper; the runner's one call."""
-    from ..outcomes import extract_outcomes
-
-    from . import old
+    from .treatments import extract_outcomes
 
     figures, ctx = extract(paper)
-    octx = old.Context.of(paper)
-    octx.n, octx.n_spans = ctx.n, ctx.n_spans
-    return figures, extract_outcomes(paper, octx), ctx.percents
+    return figures, extract_outcomes(paper, ctx), ctx.percents

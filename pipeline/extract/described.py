@@ -132,7 +132,7 @@ class Anchor:
 # name does not reach across ("follow-up MRI was performed in all patients after 6 months").
 NAMING = frozenset({"age", "onset", "diagnosis", "delay", "followup", "mean", "median", "spread", "iqr", "range",
                     "time_unit", "time"})
-BLOCKING = frozenset({"measure_unit", "lesion", "symptom", "relapse", "multifocal", "unifocal"})
+BLOCKING = frozenset({"measure_unit", "lesion", "symptom", "relapse", "multifocal", "unifocal", "mri"})
 REACH = 12  # tokens from a statistic's name to its value, at most
 
 

@@ -60,6 +60,7 @@ class Analysed:
     sentence: Sentence
     caption: str | None = None     # for a table row, the caption of its table
     header: Analysed | None = None  # and its first row, which names the value columns
+    derived: dict = field(default_factory=dict)  # what a rule module computes once per sentence
 
     @cached_property
     def tokens(self) -> list[Token]:
@@ -82,11 +83,12 @@ class Analysed:
         """The span of tokens [first, last)."""
         return self.span(self.tokens[first].start, self.tokens[last - 1].end)
 
-    def entities(self, label: str) -> list[tuple[int, int, Entity]]:
-        """(first token, last token, entity) of the sentence's non-negated entities of `label`."""
+    def entities(self, label: str, negated: bool = False) -> list[tuple[int, int, Entity]]:
+        """(first token, last token, entity) of the sentence's entities of `label`, the negated ones
+        only if asked for."""
         out = []
         for e in self.sentence.ents:
-            if e.label != label or e.negated:
+            if e.label != label or (e.negated and not negated):
                 continue
             first = next((i for i, t in enumerate(self.tokens) if t.end > e.start), None)
             last = next((i for i, t in enumerate(self.tokens) if t.start >= e.end), len(self.tokens))
@@ -119,6 +121,11 @@ class Context:
             if s.own and may_count(s.text):
                 own.append(Analysed(s, caption, header) if s.table else Analysed(s))
         return cls(paper, own)
+
+    @cached_property
+    def paper_sentences(self) -> list[Analysed]:
+        """Every own-cohort prose sentence, with or without a number (for a paper's definitions)."""
+        return [Analysed(s) for s in self.paper.sentences if s.own and not s.table]
 
     @property
     def prose(self) -> list[Analysed]:

@@ -34,11 +34,26 @@ CONTINUING = frozenset({"and", "or", "of", "the", "a", "an", "with", "in", "to",
 
 def ends_clause(tokens: list[Token], j: int) -> bool:
     """Is token j a word or mark that ends a clause ("; ", ". ", "whereas")? A full stop inside
-    an abbreviation ("(min.-max.)", "e.g.") is not one."""
+    an abbreviation ("(min.-max.)", "e.g.") is not one, nor a semicolon inside brackets
+    ("(azithromycin, n = 7; doxycycline, n = 2)")."""
+    if tokens[j].text == ";":
+        return not _inside_brackets(tokens, j)
     if tokens[j].text != ".":
         return tokens[j].text in CLAUSE_ENDS
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
     return nxt is None or not (nxt.text[:1].islower() or nxt.text in ("-", ")", ",", "/"))
+
+
+def _inside_brackets(tokens: list[Token], j: int) -> bool:
+    depth = 0
+    for t in reversed(tokens[max(0, j - 30):j]):
+        if t.text in (")", "]"):
+            depth += 1
+        elif t.text in ("(", "["):
+            if depth == 0:
+                return True
+            depth -= 1
+    return False
 
 
 def starts_clause(tokens: list[Token], j: int) -> bool:
