@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
+from schemas import RECORD_SCHEMA
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "record.schema.json"
+SCHEMA_PATH = RECORD_SCHEMA
 
 
 @dataclass(frozen=True)
