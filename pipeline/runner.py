@@ -83,7 +83,7 @@ def process_file(path: Path) -> Result:
         document = read_document(path)
         paper = document_to_paper(document)
         figures, outcomes, percents = extract_all(paper)
-        checks = run_checks(figures, outcomes, percents)
+        checks = run_checks(figures, outcomes, percents, text=document.text)
         is_pdf = path.suffix.lower() == ".pdf"
         record = build_record(document.study_id, str(path), figures, outcomes, checks,
                               text_file=f"text/{document.study_id}.txt" if is_pdf else None)
