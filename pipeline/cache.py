@@ -26,7 +26,7 @@ INDEX = Path(".cache") / "index.json"
 PACKAGE = Path(__file__).resolve().parent
 # Modules that never change a record's content: editing them must not invalidate every cache.
 # Every other module counts, so a new extraction module is covered without listing it here.
-RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "store.py", "stats.py", "tables.py"}
+RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "labels.py", "store.py", "stats.py", "tables.py"}
 # Libraries whose upgrade can change the text read or how it is tokenised.
 LIBRARIES = ("spacy", "negspacy", "pdfplumber", "pdfminer.six", "wordfreq", "jsonschema")
 INDEX_VERSION = 1

@@ -86,13 +86,25 @@ def run(
     t = report.totals
     typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed ({t['cached']} unchanged, not "
                f"extracted again), in {t['seconds']:.1f} s; outputs in {out}/")
-    outcomes, pooled = out / "outcomes.csv", out / "pooled.csv"
-    # Pool again only when the table changed: an unchanged re-run stays free of scipy and matplotlib.
-    if outcomes.is_file() and (not pooled.is_file() or pooled.stat().st_mtime < outcomes.stat().st_mtime):
+    if _pooling_stale(out, input_dir):
         from .meta import run_meta
 
-        typer.echo(f"meta-analysis: {run_meta(out).message}")
+        typer.echo(f"meta-analysis: {run_meta(out, input_dir=input_dir).message}")
     raise typer.Exit(1 if report.failed else 0)
+
+
+def _pooling_stale(out: Path, input_dir: Path) -> bool:
+    """Pool again only when a table or a labels.csv changed: an unchanged re-run stays free of scipy
+    and matplotlib."""
+    from .labels import label_files
+
+    outcomes, pooled = out / "outcomes.csv", out / "pooled.csv"
+    if not outcomes.is_file():
+        return False
+    if not pooled.is_file():
+        return True
+    inputs = [outcomes, out / "studies.csv", *label_files(out, input_dir)]
+    return any(p.is_file() and p.stat().st_mtime_ns > pooled.stat().st_mtime_ns for p in inputs)
 
 
 def _paper_line(result, i: int, total: int) -> str:
@@ -170,7 +182,8 @@ def validate(
 
 @app.command()
 def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/.")):
-    """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting.
+    """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting,
+    then everything that depends on them: the pooling, as `crmo-extract meta` does.
 
     Use it after curating: curated figures always go into the tables, rejected ones never, the
     others when their confidence is at least 0.5. A record that fails validation (invalid JSON,
@@ -180,15 +193,16 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
 
     Example: crmo-extract merge --out outputs
     """
-    from .tables import write_tables
+    from .tables import rebuild
 
     if not (out / "records").is_dir():
         _fail(f"no records folder in {out}", "run `crmo-extract run` first")
     skipped: list = []
-    studies, outcomes = write_tables(out, skipped)
+    studies, outcomes, pooling = rebuild(out, skipped)
     for path, reason in skipped:
         typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
+    typer.echo(f"meta-analysis (run again, since it depends on the tables): {pooling.message}")
 
 
 @app.command()
@@ -198,8 +212,10 @@ def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output f
     For every group with two or more studies, writes four rows to OUT/pooled.csv (logit PLO and
     Freeman-Tukey PFT, each with DerSimonian-Laird and REML tau^2): pooled proportion, 95% CI and
     prediction interval, tau^2, I^2 and Q, as R's metafor computes them. Also writes
-    forest_<drug>_<outcome>.png/.svg, meta_excluded.csv (conflict and low-confidence rows left
-    out, with the reason), metafor.csv (the counts, for tests/r/pool.R) and meta_table.xlsx.
+    forest_<drug>_<outcome>.png/.svg, meta_excluded.csv (every row not pooled, with the reason),
+    metafor.csv (the counts, for tests/r/pool.R) and meta_table.xlsx. Studies are labelled from
+    labels.csv (study_id, label, year) in OUT or the input folder, else by the first author and
+    year the paper states, else by their id.
 
     Example: crmo-extract meta --out outputs
     """

@@ -71,6 +71,7 @@ def process_file(path: Path) -> Result:
     # Imported here, not at the top: an unchanged re-run never extracts, and spaCy, wordfreq and
     # jsonschema take seconds to import.
     from .checks import run_checks
+    from .citation import find_citation
     from .extract import extract_all
     from .paper import document_to_paper
     from .record import build_record
@@ -86,7 +87,8 @@ def process_file(path: Path) -> Result:
         checks = run_checks(figures, outcomes, percents, text=document.text)
         is_pdf = path.suffix.lower() == ".pdf"
         record = build_record(document.study_id, str(path), figures, outcomes, checks,
-                              text_file=f"text/{document.study_id}.txt" if is_pdf else None)
+                              text_file=f"text/{document.study_id}.txt" if is_pdf else None,
+                              citation=find_citation(document.text, document.page_at))
         issues = record_issues(record, file=path.name)
         if issues:
             # A bug in the rules, not in the paper; never write an invalid record as if valid.
