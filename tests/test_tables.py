@@ -153,15 +153,21 @@ def test_forest_plot_keeps_agent_names_in_their_column_and_predicts_only_from_th
     assert _interval_lines(fig) == 1
 
 
-def test_workbook_is_formatted_for_reading(tmp_path):
-    out = tmp_path / "out"
-    papers = tmp_path / "papers"
+@pytest.fixture(scope="module")
+def pooled_seeds(tmp_path_factory):
+    """The seeds extracted and pooled once for this module's tests; copy before changing it."""
+    base = tmp_path_factory.mktemp("pooled")
+    papers, out = base / "papers", base / "out"
     papers.mkdir()
     for seed in (ARTICLE, ABSTRACT):
         shutil.copy(seed, papers)
     run(papers, out, settings=BatchSettings(jobs=1))
     meta.run_meta(out)
-    book = openpyxl.load_workbook(out / "meta_table.xlsx")
+    return out
+
+
+def test_workbook_is_formatted_for_reading(pooled_seeds):
+    book = openpyxl.load_workbook(pooled_seeds / "meta_table.xlsx")
     for sheet in book:
         assert sheet.freeze_panes == "B2"
         assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(sheet.max_column)}{sheet.max_row}"
@@ -186,13 +192,9 @@ def test_workbook_is_formatted_for_reading(tmp_path):
     assert meta_column == pytest.approx(60.7, abs=0.1)   # long reasons are capped
 
 
-def test_merge_rebuilds_the_pooled_outputs_and_says_so(tmp_path):
-    papers, out = tmp_path / "papers", tmp_path / "out"
-    papers.mkdir()
-    for seed in (ARTICLE, ABSTRACT):
-        shutil.copy(seed, papers)
-    run(papers, out, settings=BatchSettings(jobs=1))
-    meta.run_meta(out)
+def test_merge_rebuilds_the_pooled_outputs_and_says_so(pooled_seeds, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(pooled_seeds, out)
     before = pd.read_csv(out / "pooled.csv")
     path = out / "records" / f"{ABSTRACT.stem}.json"
     record = json.loads(path.read_text("utf-8"))
