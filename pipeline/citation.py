@@ -21,6 +21,8 @@ _NAME = r"[^\W\d_][^\W\d_'’]*(?:[-'’][^\W\d_]+)*"
 # Affiliation marks after a name: digits, symbols, and the commas between them ("O'Connell1,2").
 _MARKS = r"[\d*†‡§¶#∗⁎⋄□✝]+(?:,[\d*†‡§¶#∗⁎⋄□✝]+)*"
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+# What parts two names of a byline: a comma, "and", "&", or the affiliation marks after a name.
+_SEPARATOR = re.compile(r",|\band\b|&|[\d*†‡§¶#∗⁎⋄□✝]\s")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,34 @@ def _patterns() -> dict[str, re.Pattern]:
     }
 
 
+@lru_cache(maxsize=1)
+def _particles() -> frozenset[str]:
+    return frozenset(_settings()["particles"])
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(text: str) -> str:
+    """`text` in lower case, character for character (so offsets carry over)."""
+    folded = text.lower()
+    # lower() never shortens a text; only a few letters lengthen ('İ'): then ASCII letters alone.
+    return folded if len(folded) == len(text) else text.translate(_ASCII_LOWER)
+
+
+def _matches_at_words(pattern: re.Pattern, text: str, folded: str, words) -> list[re.Match]:
+    """`pattern` matched where one of `words` (lower case) begins in `text` (`folded` is
+    _fold(text)), in text order. Finding the words with str.find first is many times faster than
+    letting the pattern try every position of the front matter."""
+    starts = set()
+    for word in words:
+        i = folded.find(word)
+        while i != -1:
+            starts.add(i)
+            i = folded.find(word, i + 1)
+    return [m for m in (pattern.match(text, i) for i in sorted(starts)) if m]
+
+
 def _year(text: str) -> int | None:
     year = int(text)
     return year if _settings()["first_year"] <= year <= date.today().year + 1 else None
@@ -77,7 +107,7 @@ def _year(text: str) -> int | None:
 def _surname(name: str) -> str | None:
     """The surname of a byline name: 'Andrew E. Webb' -> Webb, 'Kaiser D' -> Kaiser, 'Ross G.
     DOUGLAS' -> Douglas, 'Ludwig van Beethoven' -> van Beethoven; None if it is not a name."""
-    particles = set(_settings()["particles"])
+    particles = _particles()
     tokens = name.split()
     if not 2 <= len(tokens) <= 5:
         return None
@@ -109,8 +139,13 @@ def _surname(name: str) -> str | None:
 
 def _byline(line: str) -> str | None:
     """The first author's surname if `line` is a byline of two or more names, else None."""
-    if len(line) > 400 or not line.strip():
+    if len(line) > 400 or not _SEPARATOR.search(line):
         return None
+    particles = _particles()
+    for token in line.split():   # any other lower-case word: a title or a sentence (and cheap to tell)
+        word = token.strip(",;&")
+        if word[:1].islower() and word != "and" and word not in particles:
+            return None
     joined = re.sub(r"\s+(?:and|&)\s+", ", ", line.replace(";", ","))
     parts = [p.strip() for p in _patterns()["marks"].sub(",", joined).split(",")]
     names = [p for p in parts if p]
@@ -124,13 +159,14 @@ def find_citation(text: str, page_at: Callable[[int], int | None] = lambda _: No
     """The paper's own first author and year, each with its evidence, or None if it states neither."""
     s, p = _settings(), _patterns()
     front = text[:s["front_chars"]]
+    folded = _fold(front)
     evidence: list[Evidence] = []
 
     def cite(start: int, end: int) -> None:
         evidence.append(Evidence(text[start:end], "front", start, end, page_at(start)))
 
     author = year = None
-    cue = next((m for m in p["cue"].finditer(front) if m.group(2)[0].isupper()), None)
+    cue = next((m for m in _matches_at_words(p["cue"], front, folded, s["cue_words"]) if m.group(2)[0].isupper()), None)
     if cue:
         author = cue.group(2)
         year = _year(cue.group(1)) if cue.group(1) else None
@@ -151,8 +187,9 @@ def find_citation(text: str, page_at: Callable[[int], int | None] = lambda _: No
                 break
             offset += len(line) + 1
     if year is None:
-        dated = sorted(((s["year_words"].index(m.group(1).lower()), m) for m in p["dated"].finditer(front)
-                        if _year(m.group(2))), key=lambda item: (item[0], item[1].start()))
+        dated = sorted(((s["year_words"].index(m.group(1).lower()), m)
+                        for m in _matches_at_words(p["dated"], front, folded, s["year_words"]) if _year(m.group(2))),
+                       key=lambda item: (item[0], item[1].start()))
         journal = p["journal"].search(text, 0, s["journal_line_chars"])
         published = [m for rank, m in dated if s["year_words"][rank].startswith("published")]
         # The year of publication: stated as such, or the journal line's; else when it was
