@@ -153,10 +153,12 @@ def validate(
     """Check records against the schema and their arithmetic; print each problem with file, line,
     column, JSON path and what is wrong.
 
-    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), and failed
-    arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort, responders
-    <= treated) involving a curated figure. A failed check among machine figures only, or on a
-    curated figure that carries a note, is a warning.
+    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), numbers no
+    record may hold (Infinity or NaN anywhere; a negative count, age or time the tables would use),
+    and failed arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort,
+    responders <= treated) or plausibility bounds (ages, follow-up, pipeline/data/plausibility.json)
+    involving a curated figure. A failed check among machine figures only, or on a curated figure
+    that carries a note, is a warning.
 
     Exit status: 0 no errors (warnings allowed), 1 some errors, 2 usage error.
 
