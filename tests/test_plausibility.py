@@ -121,6 +121,9 @@ def test_the_bounds_are_data():
     assert [c["check"] for c in bound_checks(values, bounds=stricter)] == ["within_bounds"]
     # Stated in months, the same bound reads 600: 70 months is a plausible follow-up.
     assert bound_checks({"followup_value": 70, "followup_unit": "months"}, bounds=bounds) == []
+    # "n = 1e308", however a rule reads it: not a cohort, and not an integer JSON keeps exactly.
+    for value in (1e308, int(1e308)):
+        assert [c["check"] for c in bound_checks({"n_patients": value})] == ["exact_number", "within_bounds"]
     with pytest.raises(ValueError, match="'low_confidense'"):
         Plausibility.from_dict({"low_confidense": 0.1})
     with pytest.raises(ValueError, match="'maximum'"):
