@@ -43,7 +43,7 @@ def file_hash(path: Path) -> str:
 def rule_files() -> list[Path]:
     """The files whose content decides what a paper's record is (besides the paper itself)."""
     data = sorted(p for p in (PACKAGE / "data").iterdir() if p.is_file())
-    modules = sorted(p for p in PACKAGE.glob("*.py") if p.name not in RECORD_NEUTRAL)
+    modules = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in RECORD_NEUTRAL or p.parent != PACKAGE)
     return [*data, *modules, RECORD_SCHEMA]
 
 

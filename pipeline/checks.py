@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Iterable
 
+from .extract.quantities import counts_for_percent
 from .fields import DESCRIBED_STATS
-from .numbers import counts_for_percent
 from .records import Figure, OutcomeRow
 from .vocab import load
 

@@ -69,7 +69,7 @@ def run(
 
     Example: crmo-extract run corpus --out outputs --jobs 4
     """
-    from .runner import BatchSettings, list_papers, run as run_batch
+    from .runner import BatchSettings, list_papers, pooling_stale, run as run_batch
 
     if not input_dir.is_dir():
         _fail(f"input folder not found: {input_dir}", "give a folder of .txt or .pdf papers")
@@ -86,25 +86,13 @@ def run(
     t = report.totals
     typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed ({t['cached']} unchanged, not "
                f"extracted again), in {t['seconds']:.1f} s; outputs in {out}/")
-    if _pooling_stale(out, input_dir):
+    # Pool again only when a table or a labels.csv changed: an unchanged re-run stays free of scipy
+    # and matplotlib.
+    if pooling_stale(out, input_dir):
         from .meta import run_meta
 
         typer.echo(f"meta-analysis: {run_meta(out, input_dir=input_dir).message}")
     raise typer.Exit(1 if report.failed else 0)
-
-
-def _pooling_stale(out: Path, input_dir: Path) -> bool:
-    """Pool again only when a table or a labels.csv changed: an unchanged re-run stays free of scipy
-    and matplotlib."""
-    from .labels import label_files
-
-    outcomes, pooled = out / "outcomes.csv", out / "pooled.csv"
-    if not outcomes.is_file():
-        return False
-    if not pooled.is_file():
-        return True
-    inputs = [outcomes, out / "studies.csv", *label_files(out, input_dir)]
-    return any(p.is_file() and p.stat().st_mtime_ns > pooled.stat().st_mtime_ns for p in inputs)
 
 
 def _paper_line(result, i: int, total: int) -> str:
@@ -324,6 +312,61 @@ def compare(
         table.add_row(*("" if v is None else str(v) for v in dataclasses.astuple(d)))
     Console().print(table)
     raise typer.Exit(1)
+
+
+@app.command()
+def review(
+    out_dir: Path = typer.Argument(Path("outputs"), help="Output folder of a run (holding records/)."),
+    curator: Optional[str] = typer.Option(None, "--curator", "-c",
+                                          help="Your name or initials, written as `curator` and in `history` (default: your login name)."),
+    port: int = typer.Option(8750, "--port", "-p", min=0, max=65535, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on: only the loopback address, unless --allow-remote (then the address others open)."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Allow a --host other than the loopback address (the page has no login: anyone who reaches it can edit)."),
+    papers: Optional[Path] = typer.Option(None, "--papers", help="Folder of the papers, if they moved since the run."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the address, do not open a browser."),
+):
+    """Open a local web page to check and correct the records of a run, figure by figure.
+
+    The studies list shows how many figures of each study are extracted, derived, in conflict,
+    low-confidence, curated or rejected, and how many are left to check. A study's page shows the
+    paper's text with every figure's evidence highlighted; accept, edit, reject, pick a side of a
+    conflict, restore the machine's value, add a figure by selecting its evidence, or note why.
+    Each save is validated like `crmo-extract validate` (a refused edit says why and leaves the
+    file as it was), written atomically with a `history` entry naming --curator, and followed by
+    studies.csv / outcomes.csv and the pooling being rebuilt.
+
+    Listens on 127.0.0.1 only; stop it with Ctrl-C.
+
+    Example: crmo-extract review outputs --curator ab
+    """
+    from .review.server import RemoteRefused, ReviewServer
+    from .review.session import ReviewSettings, default_curator
+
+    if not (out_dir / "records").is_dir():
+        _fail(f"no records folder in {out_dir}", "run `crmo-extract run` first, or give the output folder")
+    if papers is not None and not papers.is_dir():
+        _fail(f"papers folder not found: {papers}", "give the folder holding the papers")
+    try:
+        settings = ReviewSettings(out_dir, curator if curator is not None else default_curator(), papers)
+        server = ReviewServer(settings, host, port, allow_remote)
+    except (ValueError, RemoteRefused) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "give another --port, or --port 0")
+    if server.moved_from is not None:
+        typer.echo(f"port {server.moved_from} is in use; listening on {server.port} instead", err=True)
+    typer.echo(f"review page for {out_dir}: {server.url} (curator {settings.curator}; Ctrl-C to stop)")
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.session.pooling.wait(60)
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ def labelled_figures(record: dict) -> Iterator[tuple[str, dict]]:
                 yield outcome_label(row, key), row[key]
 
 
-def _keep(human: dict, machine: dict | None) -> tuple[dict, dict | None]:
+def with_suggestion(human: dict, machine: dict | None) -> tuple[dict, dict | None]:
     """A person's figure, with the machine's figure as `suggestion` when their values differ; the
     disagreement for the run report, or None."""
     kept = {k: v for k, v in human.items() if k != "suggestion"}
@@ -97,13 +97,13 @@ def _merge_outcomes(existing_rows: list[dict], merged_rows: list[dict]) -> list[
         target["agent"] = row.get("agent")  # a row a person curated keeps the person's agent
         for key in OUTCOME_FIGURES:
             if is_human(row.get(key)):
-                target[key], disagreement = _keep(row[key], target.get(key))
+                target[key], disagreement = with_suggestion(row[key], target.get(key))
                 found.append((outcome_label(row, key), disagreement))
     return found
 
 
 def _history_entries(history: list[dict], merged: dict, machine: dict[str, dict], edited_at: str) -> list[dict]:
-    """A history entry for every human figure whose value or status differs from the last one
+    """A history entry for every human figure whose value, status or note differs from the last one
     recorded for it (a first curation always counts: its old value is the machine's)."""
     last = {entry.get("field"): entry for entry in history}
     entries = []
@@ -111,12 +111,20 @@ def _history_entries(history: list[dict], merged: dict, machine: dict[str, dict]
         if not is_human(fig):
             continue
         before = last.get(label)
-        if before is not None and (before.get("new"), before.get("status")) == (fig.get("value"), fig["status"]):
+        if before is not None and (before.get("new"), before.get("status"), before.get("note")) == (
+                fig.get("value"), fig["status"], fig.get("note")):
             continue
         old = before["new"] if before is not None else (machine.get(label) or {}).get("value")
         entries.append({"field": label, "old": old, "new": fig.get("value"), "status": fig["status"],
                         "when": edited_at, "who": fig.get("curator"), "note": fig.get("note")})
     return entries
+
+
+def curation_history(before: dict, after: dict, edited_at: str) -> list[dict]:
+    """The history entries a curator's change from `before` to `after` (two versions of one record)
+    adds: what a run adds when it finds the same change made by hand, so a save from the review
+    page and a hand edit leave the same history."""
+    return _history_entries(before.get("history") or [], after, dict(labelled_figures(before)), edited_at)
 
 
 def merge_records(existing: dict | None, new: dict, edited_at: str | None = None) -> MergeResult:
@@ -134,7 +142,7 @@ def merge_records(existing: dict | None, new: dict, edited_at: str | None = None
     disagreements = []
     for name, fig in existing["figures"].items():
         if is_human(fig):
-            merged["figures"][name], disagreement = _keep(fig, new["figures"].get(name))
+            merged["figures"][name], disagreement = with_suggestion(fig, new["figures"].get(name))
             disagreements.append((name, disagreement))
     disagreements += _merge_outcomes(existing["outcomes"], merged["outcomes"])
     machine = dict(labelled_figures(new))

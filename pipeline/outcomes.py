@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import vocab
-from .extract import Candidate, Context, alternation, cohort_noun_needs, cohort_words, holds, is_count, lookup_term, needs, resolve, span_of
+from .extract.old import Candidate, Context, alternation, cohort_noun_needs, cohort_words, holds, is_count, lookup_term, needs, resolve, span_of
 from .numbers import NUM, WORD_NUM, counts_for_percent, parse_number
 from .paper import Paper, Sentence
 from .records import Figure, OutcomeRow

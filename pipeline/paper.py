@@ -120,7 +120,7 @@ def document_to_paper(document: Document) -> Paper:
     # run-in heading glued to the text ("outcome.ResultsNaproxen proved") does not hide a drug.
     for a, b, name in prose_chunks:
         chunk = norm.text[a:b]
-        spans = sentence_spans(chunk)
+        spans = _join_cut_sentences(chunk, sentence_spans(chunk))
         mentions = _mentions_in(chunk, spans)
         for lo, hi in spans:
             sent_text = chunk[lo:hi]
@@ -143,6 +143,25 @@ def document_to_paper(document: Document) -> Paper:
             pos += len(row.text) + 1
     paper.sentences.sort(key=lambda s: s.start)
     return paper
+
+
+def _join_cut_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentences cut inside an abbreviation go on in the next: one whose bracket is still open, or
+    followed by one that starts in lower case (the sentencizer cuts "The median (min.-max.)
+    follow-up time" after "(min." and again after "max.)")."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    for lo, hi in spans:
+        if out and (depth > 0 or text[lo:hi].lstrip()[:1].islower()):
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+            depth = 0
+        part = text[lo:hi]
+        depth = max(0, depth + part.count("(") - part.count(")"))
+        if depth > 2:
+            depth = 0  # unbalanced brackets in running text: stop joining
+    return out
 
 
 def _mentions_in(text: str, spans: list[tuple[int, int]]) -> list[Mention]:

@@ -40,6 +40,7 @@ class Result:
     seconds: float = 0.0
     record: dict | None = None
     kept_text: str | None = None      # the text evidence offsets point into, when not the file itself
+    kept_pages: list | None = None    # [page, start, end] of each PDF page in kept_text (text/<id>.pages.json)
     curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
     written_text: bool = False        # a kept text (text/<study_id>.txt) went with the record
     cached: bool = False              # not extracted this run: unchanged since the last one
@@ -96,6 +97,7 @@ def process_file(path: Path) -> Result:
         else:
             result.status, result.record = "ok", record
             result.kept_text = document.text if is_pdf else None
+            result.kept_pages = [list(page) for page in document.pages] if is_pdf else None
     except ReadError as exc:
         result.reason = str(exc)
     except Exception as exc:  # one paper must never bring the batch down
@@ -132,8 +134,11 @@ def write_result(out_dir: Path, result: Result) -> None:
     if result.kept_text is not None and merged.record is not None:
         # Flushed to disk with a curator's record, which points into it; else made again from the PDF
         # if a power cut damages it, like a machine-made record (store.py).
-        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text,
-                          durable=holds_human_work(merged.record))
+        durable = holds_human_work(merged.record)
+        atomic_write_text(Path(out_dir) / "text" / f"{result.study_id}.txt", result.kept_text, durable=durable)
+        # Where each page starts in it, for the review page's page marks.
+        atomic_write_json(Path(out_dir) / "text" / f"{result.study_id}.pages.json", result.kept_pages or [],
+                          durable=durable)
     write_merged(path, merged)
     result.curation = merged.report()
 
@@ -150,7 +155,7 @@ def extract_and_write(path: Path, out_dir: Path) -> Result:
     except OSError as exc:
         result.status, result.reason = "failed", f"cannot write its record: {exc.strerror or exc}"
     result.written_text = result.kept_text is not None
-    result.record = result.kept_text = None
+    result.record = result.kept_text = result.kept_pages = None
     return result
 
 
@@ -416,3 +421,19 @@ def tables_stale(out_dir: Path) -> bool:
         return False
     # The folder's own time changes when a record is added or removed.
     return records.stat().st_mtime_ns > built or any(e.stat().st_mtime_ns > built for e in os.scandir(records))
+
+
+def pooling_stale(out_dir: Path, input_dir: Path | None = None) -> bool:
+    """Is the pooling missing, or older than a table or a labels.csv it reads (so `meta` must run
+    again)? `input_dir`: where the papers, and perhaps a labels.csv, are (pipeline/labels.py)."""
+    from .labels import label_files
+
+    out_dir = Path(out_dir)
+    outcomes, pooled = out_dir / "outcomes.csv", out_dir / "pooled.csv"
+    if not outcomes.is_file():
+        return False
+    if not pooled.is_file():
+        return True
+    built = pooled.stat().st_mtime_ns
+    inputs = [outcomes, out_dir / "studies.csv", *label_files(out_dir, input_dir)]
+    return any(p.is_file() and p.stat().st_mtime_ns > built for p in inputs)

@@ -19,3 +19,26 @@ def seed_records():
         assert result.status == "ok", result.reason
         out[path.stem] = result.record
     return out
+
+
+@pytest.fixture(scope="session")
+def seed_outputs(seed_records, tmp_path_factory):
+    """An output folder as `crmo-extract run corpus` leaves it (records, tables, pooling), made
+    once from seed_records; copy it before changing it (shutil.copytree)."""
+    import copy
+    import json
+
+    from pipeline.meta import run_meta
+    from pipeline.record import schema_ref_for
+    from pipeline.tables import write_tables
+
+    out = tmp_path_factory.mktemp("seed_outputs")
+    for study_id, record in seed_records.items():
+        path = out / "records" / f"{study_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = copy.deepcopy(record)
+        record["$schema"] = schema_ref_for(path)
+        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_tables(out)
+    run_meta(out)
+    return out

@@ -114,7 +114,7 @@ def test_changed_vocabulary_changes_the_rules_hash(tmp_path):
     data["agents"]["newdrugumab"] = {"class": "other_biologic", "names": ["newdrugumab"]}
     drugs.write_text(json.dumps(data))
     assert cache.rules_hash(copies) != before
-    assert drugs in copies and any(p.name == "extract.py" for p in copies)
+    assert drugs in copies and any(p.name == "study.py" for p in copies)
 
 
 def test_changed_rules_invalidate_the_cache(papers, tmp_path, monkeypatch):

@@ -96,7 +96,7 @@ def test_abstract_treatment_table_and_prose(seed_records):
     ("twenty-five", 25), ("Forty six", 46), ("1,6", 1.6), ("407,000", 407000), ("8", 8),
 ])
 def test_numbers_as_papers_print_them(text, expected):
-    from pipeline.numbers import parse_number
+    from pipeline.extract.quantities import parse_number
     assert parse_number(text) == expected
 
 
@@ -121,30 +121,6 @@ def test_folded_text_holds_every_letter_a_case_insensitive_pattern_matches():
         if any_letter.fullmatch(c):
             assert [x for x in string.ascii_lowercase if re.fullmatch(x, c, re.I)] == [fold(c)], hex(ord(c))
     assert fold("İSTANBUL ſtudy,\n\t Done ") == "istanbul study, done"
-
-
-@pytest.mark.parametrize("phrase, words", [
-    (r"age at (?:\w+ )?onset", {"age at", "onset"}),
-    ("symptoms?", {"symptom"}),                 # an optional letter is not needed
-    ("ab(?:c)?de", {"ab", "de"}),               # a group splits the run: "abcde" holds no "abde"
-    ("ab+c", {"a", "c"}),                       # nor does "abbc" hold "abc"
-    ("x{2,3}y", {"y"}),
-    (r"at (?:\w+ )?diagnosis,? the (?:median|mean)(?: \[range\]| \(range\))? age", {"at", "diagnosis", "the", "age"}),
-    (r"a\(b", {"a", "b"}),
-    ("a|b", None), ("a)|(b", None), ("analy[sz]ed", None), (".", None), ("(?:a|b)", None),
-])
-def test_phrase_words_are_held_by_every_match(phrase, words):
-    from pipeline.extract import phrase_words
-    assert phrase_words(phrase) == (frozenset(words) if words is not None else None)
-
-
-def test_needs_drop_phrases_that_rule_out_nothing_more():
-    from pipeline.extract import holds, needs
-    from pipeline.text import fold_case as fold
-    needed = needs(["relapse", "relapses", "age at disease onset", "age at (?:\\w+ )?onset"])
-    assert needed == (("relapse",), ("age at", "onset"))
-    assert holds(fold("Age at\ndisease ONSET"), needed) and not holds(fold("the onset age"), needed)
-    assert needs(["relapse", "a|b"]) is None and holds("anything", None)
 
 
 def test_failed_check_lowers_confidence_and_is_listed_for_the_curator(seed_records):

@@ -82,6 +82,13 @@ def test_the_wheel_carries_the_schema_and_runs_on_a_copy_of_the_corpus_from_anot
     assert all(Path(p).resolve().is_relative_to(fresh) for p in where), where  # not the checkout's
     schema = Path(where[1])
     assert json.loads(schema.read_text("utf-8"))["title"] == "crmo-extract study record"
+    # Every file the packages hold in the checkout (modules, vocabularies, bounds, the review page's
+    # templates and scripts, the schema) is in the installed copy.
+    site = Path(where[0]).parent.parent
+    for package in ("pipeline", "schemas"):
+        ours = {p.relative_to(ROOT) for p in (ROOT / package).rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}
+        assert ours and all((site / p).is_file() for p in ours), sorted(p for p in ours if not (site / p).is_file())
 
     papers = tmp_path / "papers"
     shutil.copytree(CORPUS, papers)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
-from . import vocab
-from .fields import DESCRIBED_STATS
-from .numbers import NUM, as_count, counts_for_percent, parse_number
-from .paper import Paper, Sentence
-from .records import Figure
-from .text import fold_case
+from .. import vocab
+from ..fields import DESCRIBED_STATS
+from ..numbers import NUM, as_count, counts_for_percent, parse_number
+from ..paper import Paper, Sentence
+from ..records import Figure
+from ..text import fold_case
 
 # Which statement wins when a paper states a figure twice: Results and tables over Methods over
 # the abstract over the conclusion.
@@ -721,7 +721,7 @@ def _derive_sex_complement(figures: dict[str, Figure]) -> None:
 
 def extract_all(paper: Paper):
     """(figures, outcome rows, printed percentages) for the paper; the runner's one call."""
-    from .outcomes import extract_outcomes
+    from ..outcomes import extract_outcomes
 
     figures, ctx = extract(paper)
     return figures, extract_outcomes(paper, ctx), ctx.percents

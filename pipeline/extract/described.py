@@ -1,0 +1,452 @@
+"""Own-cohort sentences -> described statistics (ages at onset and diagnosis, diagnostic delay,
+follow-up) and lesions per patient.
+
+A statistic is a value with its unit, its statistic word and its range: "a median age at onset of
+9.4 years (range 3.1-15.2)", "Age at diagnosis (months), median (range) 118 (52-170)", "mean aged
+... 11.1±2.9 years" (an SD, not a range), "between 4 and 11 years" (a range alone). What it is a
+statistic of comes from the concepts of the phrase before it (or, for a value that comes first,
+right after it): age + onset, age + diagnosis, a delay, a follow-up. Phrases listed together share
+their values in order ("age of onset and time to diagnosis ... was 8 and 3.5 years respectively"),
+and a clause that goes on in parallel keeps the age and the statistic word of the one before
+("their median age was 10 (6.4), and at diagnosis it stood at 11.5 (5.9) years").
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+from ..records import Figure
+from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
+from .mentions import Mention, clause_start, clause_stop, ends_clause
+from .study import STUDY, grammar, in_subgroup
+from .tokens import Token, concepts_in as _concepts
+
+DESCRIBED = ("age_onset", "age_diagnosis", "diagnostic_delay", "followup")
+# A spread implies its statistic: an SD is given with a mean, an IQR with a median.
+SPREADS = {"spread": "mean", "iqr": "median"}
+# The largest value a statistic of people can take, in years (ages, delays and follow-up alike).
+MAX_YEARS = 100
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value as printed, with the range or spread after it."""
+    first: int                      # token range
+    last: int
+    value: float | None             # None for a range alone ("between 4 and 11 years")
+    lo: float | None = None
+    hi: float | None = None
+    unit: str | None = None         # "years" or "months"
+    spread: bool = False            # an SD or IQR followed, not a range
+    stat: str | None = None         # the statistic its bracket names or implies: "(mean; STDEV 8,1 a)", "(IQR 5-17)"
+
+
+def _unit(t: Token | None) -> str | None:
+    if t is None or t.concept != "time_unit":
+        return None
+    return "months" if t.text.startswith("mo") else "years" if t.text.startswith("y") else "weeks" if t.text.startswith("w") else "days"
+
+
+def _convert(x: float, unit: str | None, to: str | None) -> float | None:
+    if unit == to or unit is None or to is None:
+        return x
+    per_year = {"years": 1, "months": 12, "weeks": 52, "days": 365}
+    if unit not in per_year or to not in per_year:
+        return None
+    return round(x * per_year[to] / per_year[unit], 2)
+
+
+def read_value(tokens: list[Token], k: int, stop: int) -> Value | None:
+    """The value at quantity token k, with what follows it up to `stop`."""
+    q = tokens[k].quantity
+    i = k + 1
+    unit = _unit(tokens[i]) if i < stop else None
+    if unit:
+        i += 1
+    elif i + 1 < stop and tokens[i].text == "-" and _unit(tokens[i + 1]):
+        unit, i = _unit(tokens[i + 1]), i + 2  # "a 1-year follow-up"
+    # A range alone: "4 to 11 years", "3.1-15.2 years", "between 4 and 11".
+    between = k > 0 and tokens[k - 1].text in ("between", "from")
+    if i + 1 < stop and tokens[i].text in ("-", "to", "and") and tokens[i + 1].is_quantity and (
+            tokens[i].text != "and" or between):
+        if tokens[i].text == "-" and not between and k > 0 and tokens[k - 1].concept != "range" and unit:
+            pass
+        hi_unit = _unit(tokens[i + 2]) if i + 2 < stop else None
+        lo, hi = q.value, tokens[i + 1].quantity.value
+        end = i + 2 + (1 if hi_unit else 0)
+        if unit and hi_unit and unit != hi_unit:
+            return Value(k, end, None, None, None, None)  # "two weeks to five years": no one unit
+        return Value(k, end, None, lo, hi, unit or hi_unit)
+    value = Value(k, i, q.value, unit=unit)
+    if i < stop and tokens[i].concept in SPREADS:        # "16.7±4.6", "11.8 (STDEV 7.9 a)"
+        j = i + 1
+        while j < stop and (tokens[j].is_quantity or tokens[j].concept == "time_unit" or tokens[j].text == "-"):
+            j += 1
+        return replace(value, last=j, spread=True, unit=unit or _unit(tokens[j - 1]), stat=SPREADS[tokens[i].concept])
+    if i < stop and tokens[i].text in ("(", "[", ","):
+        close = {"(": ")", "[": "]", ",": None}[tokens[i].text]
+        j = i + 1
+        while j < stop and tokens[j].text != close and not (close is None and tokens[j].text in (";", ")")):
+            j += 1
+        inside = tokens[i + 1:j]
+        if close is None and not any(t.concept == "range" for t in inside):
+            return value  # a comma that does not open a range
+        end = j + 1 if close and j < stop else j
+        named = next((t.concept for t in inside if t.concept in ("mean", "median")), None)
+        value = replace(value, last=end, stat=named)
+        numbers = [n for n, t in enumerate(inside) if t.is_quantity]
+        spread = next((t.concept for t in inside if t.concept in SPREADS), None)
+        if spread:
+            return replace(value, spread=True, unit=unit or next((_unit(t) for t in inside if _unit(t)), None),
+                           stat=named or SPREADS[spread])
+        if len(numbers) >= 2 and inside[numbers[0] + 1:numbers[1]] and all(
+                t.text in ("-", "to") or t.concept == "time_unit" for t in inside[numbers[0] + 1:numbers[1]]):
+            lo_unit = next((_unit(t) for t in inside[numbers[0] + 1:numbers[1]] if _unit(t)), None)
+            hi_unit = _unit(inside[numbers[1] + 1]) if numbers[1] + 1 < len(inside) else None
+            to = unit or hi_unit
+            if unit and lo_unit and hi_unit and unit not in (lo_unit, hi_unit):
+                return replace(value, unit=unit)  # "ten months (one week to five years)": no range in its unit
+            lo = _convert(inside[numbers[0]].quantity.value, lo_unit or hi_unit or to, to)
+            hi = _convert(inside[numbers[1]].quantity.value, hi_unit or to, to)
+            if numbers[1] + 1 < len(inside) and inside[numbers[1] + 1].text == "+":
+                hi = None  # "range 2-22+": open above
+            if end < stop and not to:
+                to = _unit(tokens[end])
+            return replace(value, lo=lo, hi=hi, unit=to)
+        if len(numbers) == 1 and len(inside) == 1:
+            return replace(value, spread=True)  # "10 (6.4)": one number in brackets is an IQR or SD
+        return replace(value, unit=unit or next((_unit(t) for t in inside if _unit(t)), None))
+    return value
+
+
+@dataclass(frozen=True)
+class Anchor:
+    field: str
+    first: int
+    last: int
+    stat: str | None
+
+
+# The concepts a statistic's name is made of, and those that start another noun phrase, which the
+# name does not reach across ("follow-up MRI was performed in all patients after 6 months").
+NAMING = frozenset({"age", "onset", "diagnosis", "delay", "followup", "mean", "median", "spread", "iqr", "range",
+                    "time_unit", "time"})
+BLOCKING = frozenset({"measure_unit", "lesion", "symptom", "relapse", "multifocal", "unifocal"})
+REACH = 12  # tokens from a statistic's name to its value, at most
+
+
+def _close(tokens: list[Token], lo: int, k: int) -> bool:
+    """Does the name in tokens[lo:k] reach the value at k?"""
+    last = max((i for i in range(lo, k) if tokens[i].concept in NAMING), default=None)
+    if last is None or k - last > REACH:
+        return False
+    relative = grammar()["relative"]
+    return not any(t.concept in BLOCKING or t.text in relative for t in tokens[last + 1:k])
+
+
+def anchor_of(tokens: list[Token], lo: int, hi: int) -> Anchor | None:
+    """The statistic the phrase tokens[lo:hi] names, from its concepts."""
+    concepts = {c for c, _ in _concepts(tokens, lo, hi)}
+    if hi > lo and tokens[hi - 1].text == "at" and "age" not in concepts:
+        # "onset at 9 years", "diagnosed at 11 years": an age without the word
+        if "onset" in concepts and "diagnosis" not in concepts:
+            concepts.add("age")
+        elif "diagnosis" in concepts and "onset" not in concepts and "delay" not in concepts:
+            concepts.add("age")
+    stat = next((c for c, _ in reversed(_concepts(tokens, lo, hi)) if c in ("mean", "median")), None)
+    if "followup" in concepts:
+        if "age" in concepts:
+            return None  # "age at last follow-up": a current age
+        return Anchor("followup", lo, hi, stat)
+    if "delay" in concepts:
+        return Anchor("diagnostic_delay", lo, hi, stat)
+    if "age" in concepts and "onset" in concepts:
+        return Anchor("age_onset", lo, hi, stat)
+    if "age" in concepts and "diagnosis" in concepts:
+        return Anchor("age_diagnosis", lo, hi, stat)
+    if "diagnosis" in concepts and ("onset" in concepts or "time" in concepts):
+        return Anchor("diagnostic_delay", lo, hi, stat)  # "time from first symptom to diagnosis"
+    return None
+
+
+def _phrases(tokens: list[Token], lo: int, hi: int) -> list[tuple[int, int]]:
+    """tokens[lo:hi] cut at "and", "," and ";" into phrases."""
+    out, start = [], lo
+    for j in range(lo, hi):
+        if tokens[j].text in ("and", ",", ";", "while", "whereas"):
+            out.append((start, j))
+            start = j + 1
+    out.append((start, hi))
+    return [(a, b) for a, b in out if a < b]
+
+
+def statements(a: Analysed) -> list[tuple[Anchor, Value]]:
+    """The described statistics of one sentence or table row, each as (what, value). Two ages
+    stated in parallel share the unit one of them prints ("their median age was 10 (6.4), and at
+    diagnosis it stood at 11.5 (5.9) years")."""
+    found = list(_statements(a))
+    ages = [k for k, (anchor, _) in enumerate(found) if anchor.field in ("age_onset", "age_diagnosis")]
+    units = {found[k][1].unit for k in ages} - {None}
+    if len(units) == 1:
+        unit = units.pop()
+        for k in ages:
+            anchor, v = found[k]
+            found[k] = (anchor, replace(v, unit=v.unit or unit))
+    return found
+
+
+def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
+    tokens = a.tokens
+    values_at = [k for k, t in enumerate(tokens) if t.is_quantity]
+    done = -1
+    previous: Anchor | None = None
+    for k in values_at:
+        if k < done:
+            continue
+        stop = clause_stop(tokens, k)
+        v = read_value(tokens, k, stop)
+        if v is None:
+            continue
+        done = v.last
+        lo = max(clause_start(tokens, k), _previous_value_end(tokens, k))
+        if _count_or_share(tokens, k):
+            continue
+        anchors = [x for x in (anchor_of(tokens, p, q) for p, q in _phrases(tokens, lo, k)) if x]
+        if anchors and not _close(tokens, anchors[-1].first, k):
+            anchors = []
+        if not anchors and a.table and a.header is not None:
+            continue
+        # Several statistics listed, then as many values: "age of onset and time to diagnosis
+        # ... was 8 and 3.5 years respectively".
+        if len(anchors) >= 2:
+            values, j = [v], v.last
+            while j + 1 < len(tokens) and tokens[j].text in ("and", ",") and tokens[j + 1].is_quantity:
+                nxt = read_value(tokens, j + 1, stop)
+                if nxt is None:
+                    break
+                values.append(nxt)
+                j = nxt.last
+            if len(values) == len(anchors):
+                unit = next((x.unit for x in reversed(values) if x.unit), None)
+                stat = next((x.stat for x in anchors if x.stat), None)
+                for anchor, value in zip(anchors, values):
+                    yield replace(anchor, stat=anchor.stat or stat), replace(value, unit=value.unit or unit)
+                done = j
+                continue
+        anchor = anchors[-1] if anchors else None
+        if anchor is None and previous is not None and k > 0:
+            # A clause in parallel with the one before: "..., and at diagnosis it stood at 11.5 years".
+            concepts = {c for c, _ in _concepts(tokens, lo, k)}
+            if "diagnosis" in concepts and previous.field == "age_onset":
+                anchor = Anchor("age_diagnosis", lo, k, previous.stat)
+            elif "onset" in concepts and previous.field == "age_diagnosis":
+                anchor = Anchor("age_onset", lo, k, previous.stat)
+        if anchor is None and v.unit:
+            anchor = _anchor_after(tokens, lo, k, v, stop)
+        if anchor is None:
+            continue
+        if anchor.stat is None and previous is not None and previous.stat and anchor.first < k:
+            anchor = replace(anchor, stat=previous.stat if _parallel(tokens, previous, anchor) else None)
+        previous = anchor
+        if v.unit is None:
+            v = replace(v, unit=_unit_near(a, tokens, anchor, v, stop))
+        yield anchor, v
+
+
+def _count_or_share(tokens: list[Token], k: int) -> bool:
+    """ "12 patients", "6 infusions", "43%", "12 (40%)": a count or a share, not a statistic."""
+    nxt = tokens[k + 1:k + 4]
+    if nxt and (nxt[0].concept in ("person", "measure_unit", "lesion") or nxt[0].text in ("%", "percent")):
+        return True
+    return len(nxt) == 3 and nxt[0].text == "(" and nxt[1].is_quantity and nxt[2].text == "%"
+
+
+def _anchor_after(tokens: list[Token], lo: int, k: int, v: Value, stop: int) -> Anchor | None:
+    """A statistic named after its value: "The average age was 45 years (20-80 yrs) at the time of
+    diagnosis", "aged 4-15 years at diagnosis"; not one whose name goes on to a value of its own."""
+    hi = min(stop, v.last + 8)
+    nxt = next((j for j in range(v.last, hi) if tokens[j].is_quantity and not _count_or_share(tokens, j)), hi)
+    words = {c for c, _ in _concepts(tokens, max(lo, k - 4), k)}
+    after = {c for c, _ in _concepts(tokens, v.last, nxt)}
+    if nxt < hi or not after & {"onset", "diagnosis", "followup", "delay"}:
+        return None
+    anchor = anchor_of(tokens, v.last, nxt)
+    if anchor is None and "age" in words:
+        anchor = anchor_of(tokens, max(lo, k - 4), nxt)  # the age before the value, the event after it
+    if anchor is None:
+        return None
+    stat = next((c for c, _ in _concepts(tokens, lo, k) if c in ("mean", "median")), None)
+    return replace(anchor, first=v.last, last=nxt, stat=anchor.stat or stat)
+
+
+def _parallel(tokens: list[Token], a: Anchor, b: Anchor) -> bool:
+    return a.field in ("age_onset", "age_diagnosis") and b.field in ("age_onset", "age_diagnosis")
+
+
+def _previous_value_end(tokens: list[Token], k: int) -> int:
+    """Just after the value before token k in the clause, so a phrase names only the next value."""
+    for j in range(k - 1, -1, -1):
+        if tokens[j].is_quantity:
+            # Skip the rest of that value's bracket: "9.4 years (range 3.1-15.2) and the median age at diagnosis".
+            close = next((x for x in range(j, k) if tokens[x].text in (")", "]")), None)
+            return (close + 1) if close is not None else j + 1
+    return 0
+
+
+def _unit_near(a: Analysed, tokens: list[Token], anchor: Anchor, v: Value, stop: int) -> str | None:
+    """A unit the statement gives away from its value: in its name ("Diagnostic delay, months
+    8.5", "Age at onset (months)"), or right after its bracket ("(7.2±3.2)years")."""
+    for t in tokens[anchor.first:v.first]:
+        if _unit(t):
+            return _unit(t)
+    j = v.last
+    while j < stop and tokens[j].text in (")", "]"):
+        j += 1
+    if j < stop and _unit(tokens[j]):
+        return _unit(tokens[j])
+    if j + 1 < stop and tokens[j].text in ("and", ",", "or") and tokens[j + 1].is_quantity:
+        nxt = read_value(tokens, j + 1, stop)  # "11.7 ± 3.8 and 14.4 ± 2.7 years": values listed share the unit
+        return nxt.unit if nxt else None
+    return None
+
+
+def _stat_of(a: Analysed, anchor: Anchor, v: Value) -> str | None:
+    if anchor.stat or v.stat:
+        return anchor.stat or v.stat
+    if a.table and a.header is not None:
+        header = {c for c, _ in _concepts(a.header.tokens, 0, len(a.header.tokens))}
+        stats = header & {"mean", "median"}
+        if len(stats) == 1:
+            return stats.pop()
+    return None
+
+
+@STUDY.rule
+def described_stats(ctx: Context) -> Iterator[Candidate]:
+    for a in ctx.own:
+        for anchor, v in statements(a):
+            m = Mention("statistic", v.first, v.last, before=tuple(a.tokens[clause_start(a.tokens, v.first):v.first]))
+            if not a.table and in_subgroup(a, m, ctx.n):
+                continue  # "These patients had a long diagnostic delay ranging from 23 to 36 months"
+            if v.value is None and v.lo is None:
+                continue
+            stat = _stat_of(a, anchor, v)
+            if v.value is not None and _design_followup(a.tokens, anchor, v):
+                stat = "fixed"
+            unit = v.unit if v.unit in ("years", "months") else None
+            if not _plausible(v, unit):
+                continue
+            lo, hi = (None, None) if v.spread else (v.lo, v.hi)
+            if lo is not None and hi is not None and lo > hi:
+                lo = hi = None
+            conf = 0.9 if (stat and unit) else 0.8 if unit else 0.45
+            span = a.span_of(min(anchor.first, v.first), max(anchor.last, v.last))
+            yield Candidate(Key(anchor.field), (v.value, lo, hi), [span], f"{anchor.field}_statement", conf,
+                            extra={"stat": stat, "unit": unit})
+
+
+def _design_followup(tokens: list[Token], anchor: Anchor, v: Value) -> bool:
+    """ "During the initial 1-year follow-up": a follow-up set by the study's design."""
+    return (anchor.field == "followup" and anchor.first >= v.last and v.first > 0
+            and tokens[v.first - 1].text in ("initial", "first"))
+
+
+def _plausible(v: Value, unit: str | None) -> bool:
+    limit = MAX_YEARS * (12 if unit == "months" else 1)
+    return all(x is None or 0 <= x <= limit for x in (v.value, v.lo, v.hi))
+
+
+# --- lesions per patient ------------------------------------------------------------------------
+
+@STUDY.rule
+def lesions_per_patient(ctx: Context) -> Iterator[Candidate]:
+    """ "8.6 lesions per patient", "a mean of 4.2 lesions per patient", "Lesions per patient, mean
+    (range) 4.2 (1-12)", "1,6/patient", "On average, each patient had six affected sites"."""
+    for a in ctx.own:
+        tokens = a.tokens
+        found = [x for x in (_per_patient(tokens, i) for i, t in enumerate(tokens) if t.text in PER) if x]
+        values = {tokens[k].quantity.value for k, _ in found}
+        for k, i in found:
+            start, stop = clause_start(tokens, k), clause_stop(tokens, k)
+            concepts = [c for c, _ in _concepts(tokens, start, stop)]
+            if "median" in concepts and "mean" not in concepts:
+                continue  # a median count of lesions is not the mean the field holds
+            m = Mention("lesions", k, k + 1, before=tuple(tokens[start:k]))
+            if in_subgroup(a, m, ctx.n):
+                continue
+            value = tokens[k].quantity.value
+            if not 0 < value < 100:
+                continue
+            conf = 0.85 if "mean" in concepts else 0.8
+            if len(values) > 1 and not a.table:
+                conf = 0.45  # two values for one figure ("2.3 per patient at onset and 3.8 over the course")
+            span = a.span_of(min(i, k), max(i + 2, k + 1))
+            yield Candidate(Key("mean_lesions_per_patient"), value, [span], "lesions_per_patient", conf)
+
+
+PER = frozenset({"per", "/", "each", "for"})
+
+
+def _per_patient(tokens: list[Token], i: int) -> tuple[int, int] | None:
+    """(value token, "per" token) of a lesions-per-patient statement around token i, or None."""
+    if i + 1 >= len(tokens) or tokens[i + 1].concept != "person":
+        return None
+    start, stop = clause_start(tokens, i), clause_stop(tokens, i)
+    if tokens[i].text == "each":
+        # "each patient had six affected sites"
+        k = next((j for j in range(i + 2, min(stop, i + 5)) if tokens[j].is_quantity), None)
+        return (k, i) if k is not None and k + 1 < stop and tokens[k + 1].concept == "lesion" else None
+    j = i - 1
+    while j >= start and tokens[j].concept == "lesion":
+        j -= 1
+    if j >= start and tokens[j].is_quantity and (j == i - 1 or tokens[j + 1].concept == "lesion"):
+        return j, i  # "8.6 lesions per patient", "1,6/patient"
+    if j < i - 1:
+        # "Lesions per patient, mean (range) 4.2 (1-12)", "lesions per patient was 3.2"
+        k = next((x for x in range(i + 2, min(stop, i + 10)) if tokens[x].is_quantity), None)
+        return (k, i) if k is not None else None
+    return None
+
+
+def _compatible(a: tuple, b: tuple) -> bool:
+    """Same central value, and ranges that agree where both are stated ("23 months" fits "23 (1.5-68) months")."""
+    return a[0] == b[0] and all(x is None or y is None or x == y for x, y in zip(a[1:], b[1:]))
+
+
+def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
+    """Each described statistic as five figures (stat, value, min, max, unit) from one statement.
+
+    The parts are never mixed across statements; compatible statements support each other, and an
+    incompatible one stated with confidence >= CONFLICT_CONFIDENCE makes all five parts a conflict.
+    """
+    figures: dict[str, Figure] = {}
+    by_field: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_field[c.key.field].append(c)
+    for name, cands in by_field.items():
+        cands.sort(key=lambda c: (c.rank, c.confidence, c.value[1] is not None), reverse=True)
+        best = cands[0]
+        agree = [c for c in cands if _compatible(c.value, best.value)]
+        rivals = [c for c in cands if not _compatible(c.value, best.value) and c.confidence >= CONFLICT_CONFIDENCE]
+        parts = {"stat": next((c.extra["stat"] for c in agree if c.extra.get("stat")), None),
+                 "value": best.value[0], "min": best.value[1], "max": best.value[2],
+                 "unit": next((c.extra["unit"] for c in agree if c.extra.get("unit")), None)}
+        conf = min(0.99, best.confidence + 0.05 * (len(agree) - 1))
+        evidence = evidence_of(paper, agree)
+        rival_evidence = [evidence_of(paper, [r]) for r in rivals]
+        for part, value in parts.items():
+            if value is None:
+                continue
+            fig = Figure(value, list(evidence), best.rule, conf)
+            if rivals:
+                fig.status = "conflict"
+                index = {"value": 0, "min": 1, "max": 2}.get(part)
+                shown = set(fig.evidence)
+                for r, ev in zip(rivals, rival_evidence):
+                    alt_value = r.value[index] if index is not None else r.extra.get(part)
+                    fig.alternatives.append({"value": alt_value, "rule": r.rule, "evidence": [e.to_json() for e in ev]})
+                    fig.evidence += [e for e in ev if e not in shown]
+                    shown.update(ev)
+            figures[f"{name}_{part}"] = fig
+    return figures

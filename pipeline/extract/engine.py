@@ -1,0 +1,194 @@
+"""The extraction engine the study-level rules and the treatment rules share.
+
+Rules read a paper's own-cohort sentences, each analysed once (`Analysed`: tokens with concepts,
+count mentions, bone and drug entities), and propose `Candidate`s under a typed `Key`. Resolution
+keeps, per key, the best-supported value; a different value stated with equal standing elsewhere
+is a conflict, kept with both pieces of evidence. A candidate the rules are unsure of keeps a low
+confidence, and the tables leave it out.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Iterator
+
+from ..paper import Mention as Entity, Paper, Sentence
+from ..records import Figure
+from .mentions import Mention, find_mentions
+from .tokens import Token, may_count, tokenize
+
+# Which statement wins when a paper states a figure twice: Results and tables over Methods over
+# the abstract over the conclusion.
+SECTION_RANK = {"table": 5, "results": 5, "methods": 4, "abstract": 3, "front": 3, "conclusion": 2,
+                "background": 1, "discussion": 1}
+# A rival value stated at least this confidently makes a figure a conflict.
+CONFLICT_CONFIDENCE = 0.8
+
+Span = tuple[int, int, str]  # (start, end, section) in the normalised text
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a candidate is a value of: a study field, or a count of a treatment row."""
+    field: str                     # "n_patients", "site_femur", or "n_treated" / "n_responded" for a row
+    drug: str | None = None        # a treatment row's drug class
+    outcome: str | None = None     # "clinical", "mri", or None for a treated count of the drug as a whole
+
+    def __str__(self) -> str:
+        return self.field if self.drug is None else f"{self.drug}/{self.outcome or '-'}/{self.field}"
+
+
+@dataclass
+class Candidate:
+    key: Key
+    value: Any
+    spans: list[Span]              # each statement it rests on
+    rule: str
+    confidence: float
+    derived: bool = False
+    extra: dict = field(default_factory=dict)  # stat and unit of a described statistic, printed pct, agent
+
+    @property
+    def rank(self) -> int:
+        return SECTION_RANK.get(self.spans[0][2], 2)
+
+
+@dataclass
+class Analysed:
+    """One sentence or table row as the rules read it."""
+    sentence: Sentence
+    caption: str | None = None     # for a table row, the caption of its table
+    header: Analysed | None = None  # and its first row, which names the value columns
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        return tokenize(self.sentence.text)
+
+    @cached_property
+    def mentions(self) -> list[Mention]:
+        return find_mentions(self.tokens)
+
+    @property
+    def table(self) -> bool:
+        return self.sentence.table
+
+    def span(self, start: int, end: int) -> Span:
+        """A span of the sentence's text as a span of the paper."""
+        s = self.sentence
+        return (s.start + start, s.start + end, s.section)
+
+    def span_of(self, first: int, last: int) -> Span:
+        """The span of tokens [first, last)."""
+        return self.span(self.tokens[first].start, self.tokens[last - 1].end)
+
+    def entities(self, label: str) -> list[tuple[int, int, Entity]]:
+        """(first token, last token, entity) of the sentence's non-negated entities of `label`."""
+        out = []
+        for e in self.sentence.ents:
+            if e.label != label or e.negated:
+                continue
+            first = next((i for i, t in enumerate(self.tokens) if t.end > e.start), None)
+            last = next((i for i, t in enumerate(self.tokens) if t.start >= e.end), len(self.tokens))
+            if first is not None and first < last:
+                out.append((first, last, e))
+        return out
+
+
+@dataclass
+class Context:
+    """What rules share: the paper's own-cohort sentences, analysed, and the cohort size once known."""
+    paper: Paper
+    own: list[Analysed]
+    n: int | None = None
+    n_spans: list[Span] = field(default_factory=list)
+    percents: list[tuple[str, int, float]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, paper: Paper) -> Context:
+        own, caption, header = [], None, None
+        for s in paper.sentences:
+            if s.table and s.text.lower().startswith("table"):
+                caption, header = s.text, None
+                continue
+            if not s.table:
+                caption = header = None
+            elif caption and header is None:
+                header = Analysed(s)
+                continue
+            if s.own and may_count(s.text):
+                own.append(Analysed(s, caption, header) if s.table else Analysed(s))
+        return cls(paper, own)
+
+    @property
+    def prose(self) -> list[Analysed]:
+        return [a for a in self.own if not a.table]
+
+
+Rule = Callable[[Context], Iterator[Candidate]]
+
+
+class Registry:
+    """Rules registered by name, run in the order they were defined."""
+
+    def __init__(self):
+        self.rules: dict[str, Rule] = {}
+
+    def rule(self, fn: Rule) -> Rule:
+        if fn.__name__ in self.rules:
+            raise ValueError(f"a rule named {fn.__name__!r} is registered already")
+        self.rules[fn.__name__] = fn
+        return fn
+
+    def run(self, ctx: Context, skip: tuple[str, ...] = ()) -> list[Candidate]:
+        return [c for name, fn in self.rules.items() if name not in skip for c in fn(ctx)]
+
+
+def evidence_of(paper: Paper, candidates: list[Candidate]):
+    """The evidence of all the candidates' statements, each once, in order."""
+    seen, out = set(), []
+    for c in candidates:
+        for span in c.spans:
+            if span not in seen:
+                seen.add(span)
+                out.append(paper.evidence(*span))
+    return out
+
+
+def _support(cs: list[Candidate]) -> tuple[int, float]:
+    best = max(cs, key=lambda c: (c.rank, c.confidence))
+    return best.rank, round(max(c.confidence for c in cs) + 0.05 * (len(cs) - 1), 3)
+
+
+def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
+    """One figure per key: the value with the best-ranked, most confident statements.
+
+    A different value stated with confidence >= CONFLICT_CONFIDENCE, not derived, makes the figure a
+    conflict: both values and all their evidence stay in the record.
+    """
+    by_key: dict[Key, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_key[c.key].append(c)
+    figures: dict[Key, Figure] = {}
+    for key, cands in by_key.items():
+        by_value: dict[Any, list[Candidate]] = defaultdict(list)
+        for c in cands:
+            by_value[c.value].append(c)
+        ordered = sorted(by_value.items(), key=lambda kv: _support(kv[1]), reverse=True)
+        value, cs = ordered[0]
+        cs = sorted(cs, key=lambda c: (-c.rank, -c.confidence))
+        conf = min(0.99, max(c.confidence for c in cs) + 0.05 * (len(cs) - 1))
+        figure = Figure(value, evidence_of(paper, cs), cs[0].rule, conf,
+                        "derived" if all(c.derived for c in cs) else "extracted")
+        rivals = [(v, r) for v, r in ordered[1:]
+                  if max(c.confidence for c in r) >= CONFLICT_CONFIDENCE and not all(c.derived for c in r)]
+        if rivals and not figure.status == "derived":
+            figure.status = "conflict"
+            shown = set(figure.evidence)
+            for v, r in rivals:
+                ev = evidence_of(paper, r)
+                figure.alternatives.append({"value": v, "rule": r[0].rule, "evidence": [e.to_json() for e in ev]})
+                figure.evidence += [e for e in ev if e not in shown]
+                shown.update(ev)
+        figures[key] = figure
+    return figures
