@@ -17,15 +17,16 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from schemas import RECORD_SCHEMA
+
 from . import __version__
 from .store import atomic_write_json
 
 INDEX = Path(".cache") / "index.json"
 PACKAGE = Path(__file__).resolve().parent
-SCHEMA = PACKAGE.parent / "schemas" / "record.schema.json"
 # Modules that never change a record's content: editing them must not invalidate every cache.
 # Every other module counts, so a new extraction module is covered without listing it here.
-RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "store.py", "stats.py", "tables.py"}
+RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "labels.py", "store.py", "stats.py", "tables.py"}
 # Libraries whose upgrade can change the text read or how it is tokenised.
 LIBRARIES = ("spacy", "negspacy", "pdfplumber", "pdfminer.six", "wordfreq", "jsonschema")
 INDEX_VERSION = 1
@@ -43,7 +44,7 @@ def rule_files() -> list[Path]:
     """The files whose content decides what a paper's record is (besides the paper itself)."""
     data = sorted(p for p in (PACKAGE / "data").iterdir() if p.is_file())
     modules = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in RECORD_NEUTRAL or p.parent != PACKAGE)
-    return [*data, *modules, SCHEMA]
+    return [*data, *modules, RECORD_SCHEMA]
 
 
 def rules_hash(files: list[Path] | None = None) -> str:

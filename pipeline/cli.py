@@ -86,11 +86,12 @@ def run(
     t = report.totals
     typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed ({t['cached']} unchanged, not "
                f"extracted again), in {t['seconds']:.1f} s; outputs in {out}/")
-    # Pool again only when the table changed: an unchanged re-run stays free of scipy and matplotlib.
-    if pooling_stale(out):
+    # Pool again only when a table or a labels.csv changed: an unchanged re-run stays free of scipy
+    # and matplotlib.
+    if pooling_stale(out, input_dir):
         from .meta import run_meta
 
-        typer.echo(f"meta-analysis: {run_meta(out).message}")
+        typer.echo(f"meta-analysis: {run_meta(out, input_dir=input_dir).message}")
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -140,10 +141,12 @@ def validate(
     """Check records against the schema and their arithmetic; print each problem with file, line,
     column, JSON path and what is wrong.
 
-    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), and failed
-    arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort, responders
-    <= treated) involving a curated figure. A failed check among machine figures only, or on a
-    curated figure that carries a note, is a warning.
+    Errors: invalid JSON, schema errors (n_male: expected an integer, got 'eight'), numbers no
+    record may hold (Infinity or NaN anywhere; a negative count, age or time the tables would use),
+    and failed arithmetic (male + female = n, unifocal + multifocal = n, counts within the cohort,
+    responders <= treated) or plausibility bounds (ages, follow-up, pipeline/data/plausibility.json)
+    involving a curated figure. A failed check among machine figures only, or on a curated figure
+    that carries a note, is a warning.
 
     Exit status: 0 no errors (warnings allowed), 1 some errors, 2 usage error.
 
@@ -169,7 +172,8 @@ def validate(
 
 @app.command()
 def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/.")):
-    """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting.
+    """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting,
+    then everything that depends on them: the pooling, as `crmo-extract meta` does.
 
     Use it after curating: curated figures always go into the tables, rejected ones never, the
     others when their confidence is at least 0.5. A record that fails validation (invalid JSON,
@@ -179,15 +183,16 @@ def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output 
 
     Example: crmo-extract merge --out outputs
     """
-    from .tables import write_tables
+    from .tables import rebuild
 
     if not (out / "records").is_dir():
         _fail(f"no records folder in {out}", "run `crmo-extract run` first")
     skipped: list = []
-    studies, outcomes = write_tables(out, skipped)
+    studies, outcomes, pooling = rebuild(out, skipped)
     for path, reason in skipped:
         typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
     typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
+    typer.echo(f"meta-analysis (run again, since it depends on the tables): {pooling.message}")
 
 
 @app.command()
@@ -197,8 +202,10 @@ def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output f
     For every group with two or more studies, writes four rows to OUT/pooled.csv (logit PLO and
     Freeman-Tukey PFT, each with DerSimonian-Laird and REML tau^2): pooled proportion, 95% CI and
     prediction interval, tau^2, I^2 and Q, as R's metafor computes them. Also writes
-    forest_<drug>_<outcome>.png/.svg, meta_excluded.csv (conflict and low-confidence rows left
-    out, with the reason), metafor.csv (the counts, for tests/r/pool.R) and meta_table.xlsx.
+    forest_<drug>_<outcome>.png/.svg, meta_excluded.csv (every row not pooled, with the reason),
+    metafor.csv (the counts, for tests/r/pool.R) and meta_table.xlsx. Studies are labelled from
+    labels.csv (study_id, label, year) in OUT or the input folder, else by the first author and
+    year the paper states, else by their id.
 
     Example: crmo-extract meta --out outputs
     """

@@ -28,7 +28,9 @@ STUDY_FIELDS.update({
 })
 
 SITE_PREFIX = "site_"
-STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts"]
+# flags: what a reviewer must know about the values (tables.study_flags); first_author and year: the
+# paper's own citation (pipeline/citation.py), from which study labels are made.
+STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", "flags", "first_author", "year"]
 OUTCOME_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "proportion",
                    "ci_low", "ci_high", "status", "confidence"]
 OUTCOMES = ("clinical", "mri")

@@ -20,10 +20,12 @@ import pandas as pd
 import xlsxwriter
 from scipy import special
 
-from pipeline.fields import OUTCOMES
-from pipeline.stats import CI_METHOD, proportion_ci
-from pipeline.vocab import drug_classes, drug_label
-from pipeline.store import atomic_write, atomic_write_csv
+from .fields import OUTCOMES
+from .labels import label_files, read_labels, study_labels
+from .stats import CI_METHOD, proportion_ci
+from .store import atomic_write, atomic_write_csv
+from .tables import count_columns, read_table
+from .vocab import drug_classes, drug_label
 
 # The classes and outcomes of the output contract, from the vocabulary and fields, not copies.
 DRUGS = drug_classes()
@@ -35,7 +37,9 @@ POOLED_COLUMNS = [
 ]
 EXCLUDED_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated",
                     "status", "confidence", "reason"]
-METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni"]
+# study: the label a reader knows the study by (pipeline/labels.py), for metafor's slab argument.
+METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni", "study_id", "year"]
+SINGLE_STUDY = "only study left in its drug x outcome group: nothing to pool it with"
 MEASURE_LABELS = {"PLO": "logit", "PFT": "Freeman-Tukey double arcsine"}
 
 
@@ -50,6 +54,9 @@ class MetaSettings:
     # A forest plot of more studies than this is unreadable and its figure grows with every row;
     # such groups are pooled and listed in pooled.csv and metafor.csv, without a plot.
     max_forest_studies: int = 40
+    # A prediction interval rests on the estimate of tau²; from two studies that estimate is too
+    # unstable to predict from (metafor prints one anyway): pooled.csv and the plots leave it out.
+    min_prediction_studies: int = 3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_confidence <= 1.0:
@@ -303,6 +310,11 @@ def _select_rows(outcomes: pd.DataFrame, settings: MetaSettings) -> tuple[pd.Dat
         reasons[idx] = (f"same study in this group twice; kept the row with the largest n_treated "
                         f"(agent {kept['agent']}, n={int(kept['n_treated'])})")
 
+    # A group left with one study has nothing to pool it with: listed like every row not pooled.
+    eligible = df[reasons == ""]
+    studies_in_group = eligible.groupby(["drug", "outcome"])["study_id"].transform("nunique")
+    reasons[studies_in_group.index[studies_in_group < 2]] = SINGLE_STUDY
+
     included = df[reasons == ""].copy()
     included["n_responded"] = included["n_responded"].astype(int)
     included["n_treated"] = included["n_treated"].astype(int)
@@ -312,17 +324,11 @@ def _select_rows(outcomes: pd.DataFrame, settings: MetaSettings) -> tuple[pd.Dat
 
 
 def _read_outcomes(path: Path) -> pd.DataFrame:
-    outcomes = pd.read_csv(path, dtype={"study_id": str, "agent": str, "drug": str,
-                                        "outcome": str, "status": str})
+    outcomes = read_table(path)
     missing = {"study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "status",
                "confidence"} - set(outcomes.columns)
     if missing:
         raise ValueError(f"{path} lacks column(s): {', '.join(sorted(missing))}")
-    for column in ("n_responded", "n_treated"):
-        counts = pd.to_numeric(outcomes[column], errors="coerce")
-        # Empty cells make pandas read counts as floats; show them as whole numbers where they are.
-        if (counts.dropna() % 1 == 0).all():
-            outcomes[column] = counts.astype("Int64")
     return outcomes
 
 
@@ -341,18 +347,63 @@ def _cells(column: pd.Series) -> list:
     return values.tolist()
 
 
+# Number formats of the workbook's columns by name: proportions as percentages, counts as whole
+# numbers, the rest with the digits they are read to; any other number column shows up to 3 decimals.
+_PERCENT_COLUMNS = {"proportion", "ci_low", "ci_high", "pooled", "pi_low", "pi_high"}
+_FORMATS = {"confidence": "0.00", "tau2": "0.0000", "i2": "0.0", "q": "0.00"}
+_WHOLE_COLUMNS = {"k", "n_total", "xi", "ni"}
+_MAX_WIDTH = 60
+
+
+def _number_format(name: str, column: pd.Series) -> str | None:
+    if name in _PERCENT_COLUMNS:
+        return "0.0%"
+    if name in _FORMATS:
+        return _FORMATS[name]
+    if name in _WHOLE_COLUMNS or count_columns([name]) or column.dtype.kind in "iu":
+        return "0"
+    return "0.0##" if column.dtype.kind == "f" else None
+
+
+def _shown_width(value, number_format: str | None) -> int:
+    """About how many characters a cell shows."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return max((len(line) for line in value.splitlines()), default=0)
+    if number_format == "0.0%":
+        return len(f"{100 * value:.1f}%")
+    if number_format == "0":
+        return len(f"{value:.0f}")
+    return len(f"{value:.4f}".rstrip("0"))
+
+
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """One sheet per frame: a bold header row, then the values (numbers as numbers, blanks for
-    missing values), the cells pandas' to_excel wrote. xlsxwriter directly takes half the time:
-    to_excel formats and json-dumps a style for every cell (0.73 s -> 0.35 s on a thousand papers)."""
+    """One sheet per frame, formatted for reading: a bold header row that stays in view with the
+    first column (frozen panes), filters on every column, number formats (proportions as
+    percentages, counts as whole numbers) and widths that fit the values. The cells hold the values
+    themselves (numbers as numbers, blanks for missing values), as pandas' to_excel wrote them;
+    xlsxwriter directly takes half the time: to_excel formats and json-dumps a style for every cell
+    (0.73 s -> 0.35 s on a thousand papers)."""
     def write(tmp: Path) -> None:
         # constant_memory streams each row to the file instead of holding the sheets in memory.
         with xlsxwriter.Workbook(str(tmp), {"constant_memory": True}) as book:
-            bold = book.add_format({"bold": True})
+            header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#eef2f7"})
+            formats: dict[str, object] = {}
             for name, frame in sheets.items():
                 sheet = book.add_worksheet(name)
-                sheet.write_row(0, 0, list(frame.columns), bold)
                 columns = [_cells(frame.iloc[:, i]) for i in range(frame.shape[1])]
+                for c, (title, values) in enumerate(zip(frame.columns, columns)):
+                    number_format = _number_format(str(title), frame.iloc[:, c])
+                    if number_format and number_format not in formats:
+                        formats[number_format] = book.add_format({"num_format": number_format})
+                    # +3: the filter button beside the header.
+                    width = max([len(str(title)) + 3] + [_shown_width(v, number_format) + 1 for v in values])
+                    sheet.set_column(c, c, min(width, _MAX_WIDTH), formats.get(number_format))
+                sheet.write_row(0, 0, list(frame.columns), header)
+                sheet.freeze_panes(1, 1)
+                if frame.shape[1]:
+                    sheet.autofilter(0, 0, len(frame), frame.shape[1] - 1)
                 for r, row in enumerate(zip(*columns), start=1):
                     if sheet.write_row(r, 0, row):
                         # write_row stops at the first cell xlsxwriter cuts or refuses (a string over
@@ -367,23 +418,44 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%"
 
 
-def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
-                 settings: MetaSettings, stem: Path) -> list[Path]:
+def _fit(text, right: float, renderer) -> None:
+    """Cut a Text (with an ellipsis) until it ends left of `right` (display coordinates): a long
+    label or agent name must not run into the next column."""
+    full = text.get_text()
+    if text.get_window_extent(renderer).x1 <= right:
+        return
+    lo, hi = 0, len(full)
+    while lo < hi:   # the longest prefix that fits
+        mid = (lo + hi + 1) // 2
+        text.set_text(full[:mid].rstrip() + "…")
+        if text.get_window_extent(renderer).x1 <= right:
+            lo = mid
+        else:
+            hi = mid - 1
+    text.set_text(full[:lo].rstrip() + "…" if lo else "…")
+
+
+def _forest_figure(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
+                   settings: MetaSettings):
+    """The forest plot of one pooled group as a matplotlib Figure: per study its label, agent,
+    events / n, proportion [CI] and weight, then the pooled diamond and, from three studies on, the
+    prediction interval. `group` holds label, agent, n_responded and n_treated, in plot order."""
     # Imported here, not at the top: matplotlib costs more to import than all the pooling, and a run
     # whose groups exceed max_forest_studies draws no plot.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     k = len(group)
     pct = round(settings.level * 100)
-    labels = [f"{s}  ({a})" if isinstance(a, str) and a.strip() else str(s)
-              for s, a in zip(group["study_id"], group["agent"])]
-    labels = [label if len(label) <= 42 else label[:41] + "…" for label in labels]
+    agents = [a.strip() if isinstance(a, str) else "" for a in group["agent"]]
+    show_pi = k >= settings.min_prediction_studies and not math.isnan(row["pi_low"])
     cis = [proportion_ci(int(x), int(n), settings.level) for x, n in zip(group["n_responded"], group["n_treated"])]
 
     height = 1.6 + 0.34 * (k + 3)
     # A bare Figure draws with Agg without switching the process-wide pyplot backend.
-    fig = Figure(figsize=(11, height))
-    grid = fig.add_gridspec(1, 3, width_ratios=[3.3, 4.2, 2.2], wspace=0.02,
+    fig = Figure(figsize=(12.5, height))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    grid = fig.add_gridspec(1, 3, width_ratios=[4.6, 4.2, 2.8], wspace=0.02,
                             left=0.02, right=0.98, top=1 - 0.45 / height, bottom=0.95 / height)
     ax_left, ax, ax_right = (fig.add_subplot(grid[0, i]) for i in range(3))
     y_study = np.arange(k, 0, -1) + 2.0
@@ -397,16 +469,20 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
         a.axis("off")
 
     header_y = k + 3.1
-    ax_left.text(0.02, header_y, "Study (agent)", weight="bold", va="center")
-    ax_left.text(0.98, header_y, "Events / n", weight="bold", va="center", ha="right")
+    x_study, x_agent, x_events = 0.02, 0.50, 0.98
+    events = [ax_left.text(x_events, header_y, "Events / n", weight="bold", va="center", ha="right")]
+    studies = [ax_left.text(x_study, header_y, "Study", weight="bold", va="center")]
+    agent_texts = [ax_left.text(x_agent, header_y, "Agent", weight="bold", va="center")] if any(agents) else []
     ax_right.text(0.05, header_y, f"Proportion [{pct}% CI]", weight="bold", va="center")
     ax_right.text(0.98, header_y, "Weight", weight="bold", va="center", ha="right")
 
     sizes = 30 + 250 * fit.weights / fit.weights.max()
-    for y, label, x, n, (p, lo, hi), size, w in zip(y_study, labels, group["n_responded"],
-                                                    group["n_treated"], cis, sizes, fit.weights):
-        ax_left.text(0.02, y, label, va="center")
-        ax_left.text(0.98, y, f"{int(x)} / {int(n)}", va="center", ha="right")
+    for y, label, agent, x, n, (p, lo, hi), size, w in zip(y_study, group["label"], agents, group["n_responded"],
+                                                           group["n_treated"], cis, sizes, fit.weights):
+        studies.append(ax_left.text(x_study, y, str(label), va="center"))
+        if agent:
+            agent_texts.append(ax_left.text(x_agent, y, agent, va="center", color="#333333"))
+        events.append(ax_left.text(x_events, y, f"{int(x)} / {int(n)}", va="center", ha="right"))
         ax.plot([lo, hi], [y, y], color="black", lw=1.2)
         ax.scatter([p], [y], marker="s", s=size, color="#3b6ea8", zorder=3)
         ax_right.text(0.05, y, f"{_pct(p)} [{_pct(lo)}, {_pct(hi)}]", va="center")
@@ -415,17 +491,33 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
     est, lo, hi = row["pooled"], row["ci_low"], row["ci_high"]
     ax.fill([lo, est, hi, est], [y_pooled, y_pooled + 0.3, y_pooled, y_pooled - 0.3],
             color="#c0392b", zorder=3)
-    ax.plot([row["pi_low"], row["pi_high"]], [y_pi, y_pi], color="#c0392b", lw=2.5,
-            solid_capstyle="butt")
     ax.axvline(est, color="#c0392b", lw=0.8, ls=":", ymin=0, ymax=(k + 2.6 - ylim[0]) / (ylim[1] - ylim[0]))
-    ax_left.text(0.02, y_pooled, f"Random effects, {row['measure']} {row['method']}", weight="bold",
-                 va="center")
-    ax_left.text(0.98, y_pooled, f"{int(group['n_responded'].sum())} / {row['n_total']}",
-                 weight="bold", va="center", ha="right")
+    pooled_label = ax_left.text(x_study, y_pooled, f"Random effects, {row['measure']} {row['method']}",
+                                weight="bold", va="center")
+    events.append(ax_left.text(x_events, y_pooled, f"{int(group['n_responded'].sum())} / {row['n_total']}",
+                               weight="bold", va="center", ha="right"))
     ax_right.text(0.05, y_pooled, f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]", weight="bold", va="center")
-    ax_left.text(0.02, y_pi, f"{pct}% prediction interval", va="center", color="#c0392b")
-    ax_right.text(0.05, y_pi, f"[{_pct(row['pi_low'])}, {_pct(row['pi_high'])}]", va="center",
-                  color="#c0392b")
+    if show_pi:
+        ax.plot([row["pi_low"], row["pi_high"]], [y_pi, y_pi], color="#c0392b", lw=2.5, solid_capstyle="butt")
+        pi_label = ax_left.text(x_study, y_pi, f"{pct}% prediction interval", va="center", color="#c0392b")
+        ax_right.text(0.05, y_pi, f"[{_pct(row['pi_low'])}, {_pct(row['pi_high'])}]", va="center",
+                      color="#c0392b")
+    else:
+        pi_label = ax_left.text(x_study, y_pi, f"No prediction interval from fewer than "
+                                f"{settings.min_prediction_studies} studies", va="center", color="#777777",
+                                fontsize=9)
+
+    # Columns end where the next begins: the widest events cell fixes where the agents must stop.
+    to_display = ax_left.transAxes.transform
+    gap = 8  # points of white between two columns
+    events_left = min(t.get_window_extent(renderer).x0 for t in events) - gap
+    agent_left = to_display((x_agent, 0))[0] - gap
+    for t in agent_texts:
+        _fit(t, events_left, renderer)
+    for t in studies:
+        _fit(t, agent_left if agent_texts else events_left, renderer)
+    for t in (pooled_label, pi_label):
+        _fit(t, events_left, renderer)
 
     ax.set_xlim(-0.02, 1.02)
     ax.set_xticks(np.linspace(0, 1, 6))
@@ -445,7 +537,12 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
         f"   Study CIs: exact ({CI_METHOD}).",
         fontsize=9,
     )
+    return fig
 
+
+def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: PooledFit,
+                 settings: MetaSettings, stem: Path) -> list[Path]:
+    fig = _forest_figure(group, drug, outcome, row, fit, settings)
     written = []
     for suffix in (".png", ".svg"):
         path = stem.with_suffix(suffix)
@@ -456,31 +553,42 @@ def _forest_plot(group: pd.DataFrame, drug: str, outcome: str, row: dict, fit: P
 
 # ---------------------------------------------------------------- entry point
 
-def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
+def run_meta(out_dir: Path, settings: MetaSettings | None = None, input_dir: Path | None = None) -> MetaResult:
     """Pool OUT_DIR/outcomes.csv per drug class x outcome and write the meta-analysis outputs.
 
     Writes pooled.csv, meta_excluded.csv, metafor.csv, meta_table.xlsx and one forest plot
-    (PNG and SVG) per pooled group into `out_dir`.
+    (PNG and SVG) per pooled group into `out_dir`. Studies are labelled as pipeline/labels.py says:
+    labels.csv in `out_dir` or `input_dir` (default: the input folder of the last run), else the
+    first author and year in OUT_DIR/studies.csv, else the study id.
     """
     settings = settings or MetaSettings()
     out_dir = Path(out_dir)
     outcomes = _read_outcomes(out_dir / "outcomes.csv")
+    studies_path = out_dir / "studies.csv"
+    studies = read_table(studies_path) if studies_path.exists() else pd.DataFrame()
+    labels = read_labels(label_files(out_dir, input_dir))
+    ids = [*studies.get("study_id", []), *outcomes["study_id"]]
+    named = study_labels(ids, studies if not studies.empty else None, labels).set_index("study_id")
 
     included, excluded = _select_rows(outcomes, settings)
+    included = included.join(named, on="study_id")
     groups = sorted(included.groupby(["drug", "outcome"]), key=lambda item: _group_key(*item[0]))
-    poolable = [(key, g) for key, g in groups if len(g) >= 2]
 
     rows, plots, metafor_rows, too_big = [], [], [], []
     produced = set()
-    for (drug, outcome), g in poolable:
-        g = g.sort_values("study_id", kind="stable")
-        for study, x, n in zip(g["study_id"], g["n_responded"], g["n_treated"]):
-            metafor_rows.append({"study": study, "drug": drug, "outcome": outcome, "xi": x, "ni": n})
+    for (drug, outcome), g in groups:
+        # Oldest study first, as forest plots are read; studies with no year after, by label.
+        g = g.sort_values(["year", "label", "study_id"], kind="stable", na_position="last")
+        for label, study, year, x, n in zip(g["label"], g["study_id"], g["year"], g["n_responded"], g["n_treated"]):
+            metafor_rows.append({"study": label, "drug": drug, "outcome": outcome, "xi": x, "ni": n,
+                                 "study_id": study, "year": year})
         fits = {}
         for measure in MEASURES:
             for method in METHODS:
                 row, fit = pool_group(g["n_responded"].to_numpy(), g["n_treated"].to_numpy(),
                                       measure, method, settings.level)
+                if row["k"] < settings.min_prediction_studies:
+                    row["pi_low"] = row["pi_high"] = math.nan
                 rows.append({"drug": drug, "outcome": outcome, **row})
                 fits[(measure, method)] = (row, fit)
         if len(g) > settings.max_forest_studies:
@@ -499,10 +607,7 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
                 for suffix in (".png", ".svg"):
                     (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
 
-    pooled_keys = {key for key, _ in poolable}
-    meta_status = pd.Series("single study in group", index=outcomes.index, dtype=object)
-    meta_status[[i for i, key in zip(included.index, zip(included["drug"], included["outcome"]))
-                 if key in pooled_keys]] = "pooled"
+    meta_status = pd.Series("pooled", index=outcomes.index, dtype=object)
     meta_status[excluded.index] = excluded["reason"]
 
     pooled = pd.DataFrame(rows, columns=POOLED_COLUMNS)
@@ -511,17 +616,17 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
              ("pooled.csv", "meta_excluded.csv", "metafor.csv", "meta_table.xlsx")]
     atomic_write_csv(files[0], pooled)
     atomic_write_csv(files[1], excluded)
-    atomic_write_csv(files[2], pd.DataFrame(metafor_rows, columns=METAFOR_COLUMNS))
-    studies_path = out_dir / "studies.csv"
-    studies = pd.read_csv(studies_path) if studies_path.exists() else pd.DataFrame()
+    metafor = pd.DataFrame(metafor_rows, columns=METAFOR_COLUMNS)
+    metafor["year"] = metafor["year"].astype("Int64")
+    atomic_write_csv(files[2], metafor)
     _write_workbook(files[3], {
-        "studies": studies,
-        "outcomes": outcomes.assign(meta=meta_status),
+        "studies": _labelled(studies, named),
+        "outcomes": _labelled(outcomes, named).assign(meta=meta_status),
         "pooled": pooled,
     })
 
-    if poolable:
-        message = (f"pooled {len(poolable)} group(s) from {len(metafor_rows)} study row(s); "
+    if groups:
+        message = (f"pooled {len(groups)} group(s) from {len(metafor_rows)} study row(s); "
                    f"{len(excluded)} row(s) left out (see meta_excluded.csv)")
         if too_big:
             message += (f"; no forest plot for groups of more than {settings.max_forest_studies} studies: "
@@ -529,5 +634,18 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None) -> MetaResult:
     else:
         message = ("no drug x outcome group has two or more studies: pooled.csv has only its "
                    f"header and no forest plots were drawn; {len(excluded)} row(s) left out")
-    return MetaResult(pooled=pooled, excluded=excluded, groups_pooled=[k for k, _ in poolable],
+    if labels.files:
+        message += f"; studies labelled from {', '.join(map(str, labels.files))}"
+    for problem in labels.problems:
+        message += f"; {problem}"
+    return MetaResult(pooled=pooled, excluded=excluded, groups_pooled=[k for k, _ in groups],
                       plots=plots, files=files + plots, message=message)
+
+
+def _labelled(frame: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the study's label beside its id (the workbook's studies and outcomes sheets)."""
+    if "study_id" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out.insert(1, "label", out["study_id"].map(named["label"]))
+    return out

@@ -6,12 +6,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .citation import Citation
 from .records import Figure, OutcomeRow
 from .validate import SCHEMA_PATH
 
 
 def build_record(study_id: str, source_file: str, figures: dict[str, Figure], outcomes: list[OutcomeRow],
-                 checks: list[dict], text_file: str | None = None) -> dict:
+                 checks: list[dict], text_file: str | None = None, citation: Citation | None = None) -> dict:
     return {
         "$schema": SCHEMA_PATH.as_uri(),
         "study_id": study_id,
@@ -19,6 +20,7 @@ def build_record(study_id: str, source_file: str, figures: dict[str, Figure], ou
         "text_file": text_file,
         "pipeline_version": __version__,
         "extracted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "citation": citation.to_json() if citation else None,
         "figures": {name: fig.to_json() for name, fig in figures.items()},
         "outcomes": [row.to_json() for row in outcomes],
         "checks": checks,

@@ -72,6 +72,7 @@ def process_file(path: Path) -> Result:
     # Imported here, not at the top: an unchanged re-run never extracts, and spaCy, wordfreq and
     # jsonschema take seconds to import.
     from .checks import run_checks
+    from .citation import find_citation
     from .extract import extract_all
     from .paper import document_to_paper
     from .record import build_record
@@ -84,10 +85,11 @@ def process_file(path: Path) -> Result:
         document = read_document(path)
         paper = document_to_paper(document)
         figures, outcomes, percents = extract_all(paper)
-        checks = run_checks(figures, outcomes, percents)
+        checks = run_checks(figures, outcomes, percents, text=document.text)
         is_pdf = path.suffix.lower() == ".pdf"
         record = build_record(document.study_id, str(path), figures, outcomes, checks,
-                              text_file=f"text/{document.study_id}.txt" if is_pdf else None)
+                              text_file=f"text/{document.study_id}.txt" if is_pdf else None,
+                              citation=find_citation(document.text, document.page_at))
         issues = record_issues(record, file=path.name)
         if issues:
             # A bug in the rules, not in the paper; never write an invalid record as if valid.
@@ -421,7 +423,17 @@ def tables_stale(out_dir: Path) -> bool:
     return records.stat().st_mtime_ns > built or any(e.stat().st_mtime_ns > built for e in os.scandir(records))
 
 
-def pooling_stale(out_dir: Path) -> bool:
-    """Is the pooling missing or older than outcomes.csv (so `meta` must run again)?"""
-    outcomes, pooled = Path(out_dir) / "outcomes.csv", Path(out_dir) / "pooled.csv"
-    return outcomes.is_file() and (not pooled.is_file() or pooled.stat().st_mtime < outcomes.stat().st_mtime)
+def pooling_stale(out_dir: Path, input_dir: Path | None = None) -> bool:
+    """Is the pooling missing, or older than a table or a labels.csv it reads (so `meta` must run
+    again)? `input_dir`: where the papers, and perhaps a labels.csv, are (pipeline/labels.py)."""
+    from .labels import label_files
+
+    out_dir = Path(out_dir)
+    outcomes, pooled = out_dir / "outcomes.csv", out_dir / "pooled.csv"
+    if not outcomes.is_file():
+        return False
+    if not pooled.is_file():
+        return True
+    built = pooled.stat().st_mtime_ns
+    inputs = [outcomes, out_dir / "studies.csv", *label_files(out_dir, input_dir)]
+    return any(p.is_file() and p.stat().st_mtime_ns > built for p in inputs)

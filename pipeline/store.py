@@ -54,7 +54,9 @@ def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
 
 
 def atomic_write_json(path: Path, data, durable: bool = True) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", durable)
+    # Strict JSON: a non-finite number is refused here rather than written as a bare Infinity or NaN,
+    # which most JSON readers reject (the checks and `validate` keep them out of what is written).
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", durable)
 
 
 def atomic_write_csv(path: Path, frame) -> None:

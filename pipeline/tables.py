@@ -6,13 +6,13 @@ produce the same tables, and memory stays flat however many papers there are.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterable, Iterator
 
 import pandas as pd
 
 from .fields import DESCRIBED_STATS, OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
-from .records import usable
+from .records import HUMAN_STATUSES, usable
 from .stats import proportion_ci
 from .validate import record_issues
 
@@ -53,9 +53,41 @@ def _conflict_key(name: str) -> str:
     return base if base in DESCRIBED_STATS and part in ("stat", "value", "min", "max", "unit") else name
 
 
+def _flag(figure: dict) -> str | None:
+    """What a reviewer must know about a figure's table value: derived, conflict, curated or
+    rejected, and low confidence when a machine figure is left out of the tables for it."""
+    status = figure.get("status")
+    words = [status] if status in ("derived", "conflict", "curated", "rejected") else []
+    if status not in HUMAN_STATUSES and not usable(figure):
+        words.append("low confidence")
+    return ", ".join(words) or None
+
+
+def study_flags(figures: dict) -> str:
+    """`field: flag` for every figure not simply extracted with confidence, `; `-separated. The
+    parts of a described statistic (age_onset_stat, _value, ...) that share a flag are named once
+    (`age_onset: conflict`)."""
+    flags = {name: _flag(fig) for name, fig in figures.items() if isinstance(fig, dict)}
+    out, done = [], set()
+    for name, flag in flags.items():
+        key = _conflict_key(name)
+        if flag is None or name in done:
+            continue
+        parts = [n for n in flags if _conflict_key(n) == key]
+        if key != name and all(flags[n] == flag for n in parts):
+            out.append(f"{key}: {flag}")
+            done.update(parts)
+        else:
+            out.append(f"{name}: {flag}")
+    return "; ".join(out)
+
+
 def study_row(record: dict) -> dict:
     figures = record.get("figures", {})
-    row = {"study_id": record["study_id"], "source_file": record.get("source_file")}
+    # Relative to the input folder (which holds the papers side by side), so the table reads the
+    # same wherever the papers were when they were extracted.
+    source = record.get("source_file")
+    row = {"study_id": record["study_id"], "source_file": PurePath(source).name if source else source}
     for name, fig in figures.items():
         if usable(fig):
             row[name] = fig.get("value")
@@ -63,6 +95,9 @@ def study_row(record: dict) -> dict:
     row["n_conflicts"] = len({_conflict_key(name) for name, f in figures.items() if f.get("status") == "conflict"})
     row["n_conflicts"] += sum(1 for o in record.get("outcomes", []) for k in ("n_responded", "n_treated")
                               if o.get(k) and o[k].get("status") == "conflict")
+    row["flags"] = study_flags(figures)
+    citation = record.get("citation") or {}
+    row["first_author"], row["year"] = citation.get("first_author"), citation.get("year")
     return row
 
 
@@ -96,12 +131,30 @@ def build_tables(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         studies.append(study_row(record))
         outcomes.extend(outcome_rows(record))
     sites = sorted({k for row in studies for k in row if k.startswith(SITE_PREFIX)})
-    study_frame = pd.DataFrame(studies, columns=STUDY_COLUMNS + sites)
-    count_cols = [c for c in study_frame.columns if c.startswith(("n_", SITE_PREFIX))]
-    study_frame[count_cols] = study_frame[count_cols].astype("Int64")
-    outcome_frame = pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS)
-    outcome_frame[["n_responded", "n_treated"]] = outcome_frame[["n_responded", "n_treated"]].astype("Int64")
-    return study_frame, outcome_frame
+    return (_typed(pd.DataFrame(studies, columns=STUDY_COLUMNS + sites)),
+            _typed(pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS)))
+
+
+def count_columns(columns: Iterable[str]) -> list[str]:
+    """The whole-number columns of studies.csv and outcomes.csv: counts, bone sites and the year."""
+    return [c for c in columns if c.startswith(("n_", SITE_PREFIX)) or c == "year"]
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in count_columns(frame.columns):
+        counts = pd.to_numeric(frame[column], errors="coerce")
+        # Nullable integers: 8, not 8.0, beside empty cells (a column a hand-made CSV holds 8.5
+        # in stays as it is).
+        if (counts.dropna() % 1 == 0).all():
+            frame[column] = counts.astype("Int64")
+    return frame
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """studies.csv or outcomes.csv as written: counts as nullable integers (pandas alone reads a
+    count column with an empty cell as floats, 8.0), identifiers and words as text."""
+    text = {c: str for c in ("study_id", "source_file", "flags", "first_author", "drug", "agent", "outcome", "status")}
+    return _typed(pd.read_csv(path, dtype=text))
 
 
 def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None,
@@ -114,3 +167,13 @@ def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None,
     atomic_write_csv(out_dir / "studies.csv", studies)
     atomic_write_csv(out_dir / "outcomes.csv", outcomes)
     return studies, outcomes
+
+
+def rebuild(out_dir: Path, skipped: list[tuple[Path, str]] | None = None, input_dir: Path | None = None):
+    """Records on disk -> studies.csv and outcomes.csv -> the pooled outputs that depend on them
+    (pipeline.meta.run_meta): what `crmo-extract merge` does, callable after any curator's edit.
+    Returns (studies, outcomes, MetaResult)."""
+    from .meta import run_meta
+
+    studies, outcomes = write_tables(out_dir, skipped)
+    return studies, outcomes, run_meta(out_dir, input_dir=input_dir)

@@ -7,13 +7,15 @@ integer, got 'eight'" rather than a schema dump.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
+from schemas import RECORD_SCHEMA
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "record.schema.json"
+SCHEMA_PATH = RECORD_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,71 @@ def record_issues(record: dict, file: str = "<record>", source: str | None = Non
 
     try:
         _fast_check()(record)
-        return []
+        return number_issues(record, file, source)
     except JsonSchemaException:
         pass
     issues = []
     for error in sorted(validator().iter_errors(record), key=lambda e: list(map(str, e.absolute_path))):
         line, col = _locate(source, list(error.absolute_path)) if source else (None, None)
         issues.append(Issue(file, _json_path(error.absolute_path), _friendly(error), line, col))
+    numbers = number_issues(record, file, source)
+    # "expected an integer, got Infinity" says less than the number issue at the same place.
+    said = {issue.path for issue in numbers}
+    return [i for i in issues if i.path not in said] + numbers
+
+
+def _non_finite(node, path: list):
+    """(path, value) of every Infinity or NaN in a parsed JSON document."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, [*path, key])
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _non_finite(value, [*path, i])
+
+
+def number_issues(record, file: str = "<record>", source: str | None = None) -> list[Issue]:
+    """Numbers no record may hold, however confident: Infinity or NaN anywhere (strict JSON has
+    none: Python's json module reads them, most readers refuse the file), and, in a figure the tables
+    would use, a negative count, age or time or an integer too large to keep exactly (the hard bounds
+    of pipeline/data/plausibility.json; no note excuses them). The machine's own such figures are
+    below the tables' confidence, so only a person's edit puts one here."""
+    from .checks import HARD_CHECKS, bound_checks
+    from .records import usable
+
+    issues = []
+    for parts, value in _non_finite(record, []):
+        line, col = _locate(source, parts) if source else (None, None)
+        issues.append(Issue(file, _json_path(parts), f"{_figure_name(parts)}{json.dumps(value)} is not a finite number: JSON has no "
+                            "such number; give the figure's value, or null if the paper does not state it", line, col))
+    if issues or not isinstance(record, dict) or not isinstance(record.get("figures"), dict):
+        return issues
+    for label, parts, fig in _figure_places(record):
+        if not (usable(fig) and isinstance(fig.get("value"), (int, float))):
+            continue
+        for check in bound_checks({label: fig["value"]}):
+            if check["check"] in HARD_CHECKS:
+                line, col = _locate(source, [*parts, "value"]) if source else (None, None)
+                issues.append(Issue(file, _json_path([*parts, "value"]), check["message"], line, col))
     return issues
+
+
+def _figure_name(parts: list) -> str:
+    names = [p for p in parts if isinstance(p, str) and p not in ("value", "figures", "outcomes", "alternatives")]
+    return f"{names[0]}: " if names else ""
+
+
+def _figure_places(record: dict):
+    """(label, JSON path, figure) of every figure in a record that passed the schema."""
+    for name, fig in record["figures"].items():
+        if isinstance(fig, dict):
+            yield name, ["figures", name], fig
+    for i, row in enumerate(record.get("outcomes") or []):
+        for key in ("n_responded", "n_treated"):
+            if isinstance(row, dict) and isinstance(row.get(key), dict):
+                yield f"outcomes.{row.get('drug')}.{row.get('outcome')}.{key}", ["outcomes", i, key], row[key]
 
 
 _CHECK_WORDS = {
@@ -125,6 +184,9 @@ _CHECK_WORDS = {
     "responders_within_treated": "more responders than treated",
     "treated_within_cohort": "more treated than the cohort (courses counted, not patients?)",
     "percent_matches_count": "the printed percentage does not fit the count",
+    "within_bounds": "outside the plausible range",
+    "not_above": "larger than a figure it is part of",
+    "range_order": "the range does not hold its value",
 }
 
 
@@ -137,7 +199,7 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     figures the record puts in the tables. A failure involving a curated figure is an error (most
     likely a typo) unless the curator left a note on it (the paper's own figures disagree); one
     among machine figures only is a warning: it is already listed under the record's checks."""
-    from .checks import value_checks
+    from .checks import HARD_CHECKS, value_checks
     from .records import usable
 
     if not isinstance(record, dict):
@@ -150,7 +212,8 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     values = {}
     figures = record.get("figures")
     for name, fig in (figures.items() if isinstance(figures, dict) else ()):
-        if table_value(fig) is not None:
+        # Statistics and units too: the bounds read ages and times in their unit.
+        if isinstance(fig, dict) and usable(fig) and fig.get("value") is not None:
             values[name] = fig["value"]
             places[name] = [(["figures", name, "value"], fig)]
     responses = []
@@ -165,8 +228,8 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
                 places[f"outcomes.{row.get('drug')}.{row.get('outcome')}.{key}"] = [(["outcomes", i, key, "value"], row[key])]
     issues = []
     for check in value_checks(values, responses):
-        if check["ok"]:
-            continue
+        if check["ok"] or check["check"] in HARD_CHECKS:
+            continue  # hard bounds are the record's own errors (number_issues)
         involved = [place for name in check["fields"] for place in places.get(name, [])]
         curated = [(parts, fig) for parts, fig in involved if fig.get("status") == "curated"]
         error = bool(curated) and not any(fig.get("note") for _, fig in curated)

@@ -85,7 +85,7 @@ def test_changing_one_file_extracts_only_that_file(papers, tmp_path):
     record = json.loads((out / "records" / f"{changed.stem}.json").read_text())
     assert record["figures"]["n_patients"]["value"] == 26
     studies = (out / "studies.csv").read_text()
-    assert f"{changed.stem},{changed}" in studies and ",26," in studies   # tables rebuilt
+    assert f"{changed.stem},{changed.name}" in studies and ",26," in studies   # tables rebuilt
 
 
 def test_deleted_record_is_made_again(papers, tmp_path):

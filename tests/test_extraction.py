@@ -160,7 +160,7 @@ def test_unsure_figure_is_a_low_confidence_candidate_kept_out_of_the_tables(tmp_
     from pipeline.tables import build_tables
 
     paper = tmp_path / "unsure.txt"
-    paper.write_text("Results\nTwenty children were included. The median age at onset was 9.5 (range 2-14).\n")
+    paper.write_text("Results\nTwenty children with CRMO were included. The median age at onset was 9.5 (range 2-14).\n")
     record = process_file(paper).record
     fig = record["figures"]["age_onset_value"]
     assert fig["value"] == 9.5 and fig["confidence"] < 0.5

@@ -123,9 +123,14 @@ def test_settings_from_dict_accepts_known_keys_and_checks_values():
 def test_pooled_rows_match_metafor_reference_values(out_dir):
     pooled = run_meta(out_dir).pooled
     for drug, outcome, measure, method, *expected in METAFOR_REFERENCE:
-        got = _row(pooled, drug, outcome, measure, method)[COMPARED].to_numpy(dtype=float)
-        np.testing.assert_almost_equal(got, expected, decimal=4,
+        row = _row(pooled, drug, outcome, measure, method)
+        if row.k < 3:   # pooled.csv gives no prediction interval from two studies
+            expected[3:5] = [math.nan, math.nan]
+        np.testing.assert_almost_equal(row[COMPARED].to_numpy(dtype=float), expected, decimal=4,
                                        err_msg=f"{drug} {outcome} {measure} {method}")
+    # The interval itself is still metafor's (bisphosphonate/mri: k = 2).
+    row, _ = pool_group(np.array([8, 4]), np.array([10, 9]), "PLO", "REML")
+    np.testing.assert_almost_equal([row["pi_low"], row["pi_high"]], [0.142617, 0.945223], decimal=4)
 
 
 def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
@@ -143,7 +148,9 @@ def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
     assert list(zip(first.measure, first.method)) == [
         ("PLO", "DL"), ("PLO", "REML"), ("PFT", "DL"), ("PFT", "REML")]
     assert (pooled.ci_low <= pooled.pooled).all() and (pooled.pooled <= pooled.ci_high).all()
-    assert (pooled.pi_low <= pooled.ci_low + 1e-12).all() and (pooled.ci_high <= pooled.pi_high + 1e-12).all()
+    predicted = pooled[pooled.k >= 3]
+    assert (predicted.pi_low <= predicted.ci_low + 1e-12).all() and (predicted.ci_high <= predicted.pi_high + 1e-12).all()
+    assert pooled[pooled.k < 3][["pi_low", "pi_high"]].isna().all().all() and len(predicted) == 6 * 4
 
 
 def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_dir):
@@ -152,6 +159,7 @@ def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_
     assert reasons["s12"] == "status conflict"
     assert reasons["s13"] == "confidence below 0.5"
     assert "missing" in reasons["s14"]
+    assert reasons["s15"] == meta.SINGLE_STUDY   # corticosteroid: the only study of its group
     listed = pd.read_csv(out_dir / "meta_excluded.csv", dtype={"study_id": str})
     assert list(listed.columns) == EXCLUDED_COLUMNS
     assert set(listed.study_id) == set(result.excluded.study_id)
@@ -229,7 +237,7 @@ def test_outputs_are_written_with_plots_workbook_and_metafor_input(out_dir):
 
     book = openpyxl.load_workbook(out_dir / "meta_table.xlsx", read_only=True)
     assert book.sheetnames == ["studies", "outcomes", "pooled"]
-    assert next(book["studies"].iter_rows(values_only=True)) == ("study_id", "title")
+    assert next(book["studies"].iter_rows(values_only=True)) == ("study_id", "label", "title")
     assert book["pooled"].max_row == 1 + len(result.pooled)
     outcomes_header = next(book["outcomes"].iter_rows(values_only=True))
     assert outcomes_header[-1] == "meta"
@@ -248,11 +256,12 @@ def test_workbook_sheets_read_back_as_the_tables(out_dir):
     assert sheets["studies"].empty  # no studies.csv in this folder
     pd.testing.assert_frame_equal(sheets["pooled"], pd.read_csv(out_dir / "pooled.csv"))
     outcomes = pd.read_csv(out_dir / "outcomes.csv")
-    pd.testing.assert_frame_equal(sheets["outcomes"].drop(columns="meta"), outcomes)
+    pd.testing.assert_frame_equal(sheets["outcomes"].drop(columns=["label", "meta"]), outcomes)
     reasons = dict(zip(result.excluded.study_id, result.excluded.reason))
-    meta = dict(zip(sheets["outcomes"].study_id, sheets["outcomes"].meta))
-    assert meta["s01"] == "pooled" and meta["s15"] == "single study in group"
-    assert meta["s12"] == reasons["s12"] == "status conflict"
+    status = dict(zip(sheets["outcomes"].study_id, sheets["outcomes"].meta))
+    assert status["s01"] == "pooled" and status["s15"] == reasons["s15"] == meta.SINGLE_STUDY
+    assert status["s12"] == reasons["s12"] == "status conflict"
+    assert set(reasons) == {s for s, m in status.items() if m != "pooled"}   # every row not pooled
     header = next(openpyxl.load_workbook(path)["pooled"].iter_rows())
     assert all(cell.font.b for cell in header)
 
@@ -283,9 +292,14 @@ def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
     merged = ours.merge(theirs, on=KEY, suffixes=("", "_metafor"), validate="one_to_one")
     assert len(merged) == len(ours) == len(theirs) == 28
     assert (merged.k == merged.k_metafor).all() and (merged.n_total == merged.n_total_metafor).all()
+    # metafor prints a prediction interval from two studies too; pooled.csv leaves it out.
+    two = merged.k < 3
+    assert merged.loc[two, ["pi_low", "pi_high"]].isna().all().all()
+    assert merged.loc[two, ["pi_low_metafor", "pi_high_metafor"]].notna().all().all()
     for column in COMPARED:
-        np.testing.assert_almost_equal(merged[column].to_numpy(), merged[f"{column}_metafor"].to_numpy(),
-                                       decimal=4, err_msg=column)
+        rows = ~two if column in ("pi_low", "pi_high") else slice(None)
+        np.testing.assert_almost_equal(merged.loc[rows, column].to_numpy(),
+                                       merged.loc[rows, f"{column}_metafor"].to_numpy(), decimal=4, err_msg=column)
 
 
 def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_factory):

@@ -434,7 +434,7 @@ def test_pooling_is_redone_after_a_save_or_offered_as_stale(out):
     outcomes = pd.read_csv(out / "outcomes.csv")
     row = outcomes[(outcomes.study_id == STUDY) & (outcomes.drug == "any") & (outcomes.outcome == "clinical")].iloc[0]
     assert (row.n_responded, row.status) == (10, "curated")
-    assert set(metafor.study) <= set(outcomes.study_id)
+    assert set(metafor.study_id) <= set(outcomes.study_id)   # metafor.study is the label
 
 
 # ---- security ----------------------------------------------------------------------------------------
