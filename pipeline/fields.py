@@ -28,9 +28,11 @@ STUDY_FIELDS.update({
 })
 
 SITE_PREFIX = "site_"
-STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts"]
+# Empty, or why the study's record could not be read and its rows are from its last valid version.
+RECORD_ISSUE = "record_issue"
+STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", RECORD_ISSUE]
 OUTCOME_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "proportion",
-                   "ci_low", "ci_high", "status", "confidence"]
+                   "ci_low", "ci_high", "status", "confidence", RECORD_ISSUE]
 OUTCOMES = ("clinical", "mri")
 
 

@@ -8,6 +8,19 @@ ARTICLE = CORPUS / "000_d33954fccfbc9fe7.txt"     # Turkish cohort, full article
 ABSTRACT = CORPUS / "003_c2fd9f538eddb657.txt"    # Danish cohort, conference abstract
 
 
+def distinct_copy(seed: Path, dest: Path, k: int) -> Path:
+    """A copy of a seed paper with bytes of its own: a batch reads a file with the same bytes as
+    another input once (the other is a copy). The mark is letters only, so no rule reads it."""
+    mark = ""
+    while True:
+        k, r = divmod(k, 26)
+        mark = "abcdefghijklmnopqrstuvwxyz"[r] + mark
+        if not k:
+            break
+    dest.write_bytes(seed.read_bytes() + f"\nCopy {mark}.\n".encode())
+    return dest
+
+
 @pytest.fixture(scope="session")
 def seed_records():
     """Records the pipeline makes of the two seed papers, keyed by study id."""
