@@ -107,7 +107,7 @@ def run(
             typer.echo(f"meta-analysis: {message}")
     if report.failed:
         raise typer.Exit(1)
-    raise typer.Exit(EXIT_KEPT_INVALID if report.kept_invalid else EXIT_OUTPUT if report.write_error else 0)
+    raise typer.Exit(EXIT_KEPT_INVALID if report.kept_invalid else 0)
 
 
 def _print_run_summary(report, out: Path) -> None:
@@ -126,8 +126,7 @@ def _print_run_summary(report, out: Path) -> None:
         typer.echo(f"{len(report.kept_invalid)} record(s) kept as they are because they are not valid: "
                    f"{', '.join(report.kept_invalid)} (see `crmo-extract validate {shown(out)}/records`)")
     if report.write_error:
-        typer.echo(f"error: {report.write_error} (the records and tables are written; free space or fix permissions)",
-                   err=True)
+        typer.echo(f"warning: {report.write_error} (this run's report; the other outputs are up to date)", err=True)
 
 
 def _pool_if_stale(out: Path) -> str | None:

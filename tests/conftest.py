@@ -17,6 +17,7 @@ def distinct_copy(seed: Path, dest: Path, k: int) -> Path:
         mark = "abcdefghijklmnopqrstuvwxyz"[r] + mark
         if not k:
             break
+    dest = Path(dest)
     dest.write_bytes(seed.read_bytes() + f"\nCopy {mark}.\n".encode())
     return dest
 
