@@ -60,7 +60,8 @@ def run(
     time_limit: float = typer.Option(120.0, "--time-limit", min=0.001,
                                      help="Seconds one paper may take before it is reported failed."),
     max_mb: float = typer.Option(None, "--max-mb", min=0.001, show_default=False,
-                                 help="Papers larger than this many megabytes are failed unread (default: 20)."),
+                                 help="Text files larger than this many megabytes, and PDFs larger than ten times "
+                                      "this, are failed unread (default: 10)."),
     keep_orphans: bool = typer.Option(False, "--keep-orphans",
                                       help="Keep records whose paper is no longer in INPUT_DIR in the tables."),
     wait: float = typer.Option(0.0, "--wait", min=0.0,

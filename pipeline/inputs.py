@@ -105,9 +105,12 @@ def _examine(item: Input, entry: os.DirEntry, root: str, max_mb: float) -> Input
     if not stat.S_ISREG(st.st_mode):
         return _skip(item, f"not a regular file: {file_kind(st.st_mode)}")
     item.size = st.st_size
-    if st.st_size > max_mb * 1024 * 1024:
-        return _fail(item, f"{st.st_size / (1024 * 1024):,.1f} MB, over the size limit of {max_mb:g} MB "
-                           "(--max-mb): split the file, or raise the limit")
+    is_pdf = entry.name.lower().endswith(".pdf")
+    most = max_mb * (limits().pdf_size_factor if is_pdf else 1)
+    if st.st_size > most * 1024 * 1024:
+        kind = f" for a PDF ({limits().pdf_size_factor:g} x --max-mb)" if is_pdf else " (--max-mb)"
+        return _fail(item, f"{st.st_size / (1024 * 1024):,.1f} MB, over the size limit of {most:g} MB{kind}: "
+                           "split the file, or raise --max-mb")
     return item
 
 
@@ -141,7 +144,8 @@ def assign_study_ids(inputs: list[Input], known: dict[str, dict], key) -> dict[s
         if original is not item:
             _skip(item, f"the same bytes as {original.name} (a copy): the paper is read once")
     moved: dict[str, Input] = {}
-    claims = []   # (rank, position, input): an id kept from the last run outranks a new one
+    claims = []   # (rank, position, input): an id kept from the last run outranks a new one, a paper to
+    # read one failed already (too large, unreadable)
     for pos, item in enumerate(inputs):
         if item.status == SKIPPED:
             continue
@@ -154,12 +158,13 @@ def assign_study_ids(inputs: list[Input], known: dict[str, dict], key) -> dict[s
             moved[old] = item
         else:
             item.study_id, rank = natural_study_id(item.path.stem), 2
-        claims.append((rank, pos, item))
+        claims.append(((rank, item.status != TODO), pos, item))
     holders: dict[str, Input] = {}
     for _, _, item in sorted(claims, key=lambda c: c[:2]):
         holder = holders.setdefault(id_key(item.study_id), item)
         if holder is not item:
-            _fail(item, f"its study id {item.study_id!r} is already {holder.name}'s (records/{holder.study_id}.json): "
-                        "rename one of the two files")
+            if item.status == TODO:   # a failure already found says more
+                _fail(item, f"its study id {item.study_id!r} is already {holder.name}'s "
+                            f"(records/{holder.study_id}.json): rename one of the two files")
             item.study_id = item.renamed_from = None
     return {old: item for old, item in moved.items() if item.study_id is not None}

@@ -1,7 +1,9 @@
 """The bounds on inputs and records (`pipeline/data/limits.json`), as a settings object.
 
-Each bound keeps one hostile file from stopping, hanging or swamping a batch: a paper over
-`input_max_mb` is failed unread; a record file over `record_max_mb`, nested deeper than
+Each bound keeps one hostile file from stopping, hanging or swamping a batch: a text file over
+`input_max_mb` (about 70 bytes of memory per character of text, so 10 MB is 0.7 GB and half a
+minute), or a PDF over `pdf_size_factor` times that (a PDF's bytes are mostly fonts and images;
+its text is bounded by its page limit), is failed unread; a record file over `record_max_mb`, nested deeper than
 `record_max_depth` or holding a number of more than `number_max_digits` digits is reported, not
 parsed; a "sentence" longer than `sentence_max_chars` (text with no sentence ends) is read in pieces
 of that size, and a "word" longer than `word_piece_chars` is tokenised in pieces of that size
@@ -21,6 +23,7 @@ class Limits:
     """Every bound is required: the numbers live in limits.json only."""
 
     input_max_mb: float
+    pdf_size_factor: float
     record_max_mb: float
     record_max_depth: int
     number_max_digits: int

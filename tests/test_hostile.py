@@ -263,13 +263,16 @@ def test_8_the_time_limit_holds_with_jobs_1_and_is_not_cached(papers, tmp_path):
 
 
 def test_8_a_paper_over_the_size_limit_is_failed_unread(papers, tmp_path):
-    assert BatchSettings().max_mb == limits().input_max_mb == 20   # the documented default
-    with open(papers / "big.txt", "wb") as fh:
-        fh.truncate(3 * 1024 * 1024)
+    assert BatchSettings().max_mb == limits().input_max_mb == 10   # the documented default
+    for name, mb in (("big_text.txt", 3), ("big.pdf", 21), ("fine.pdf", 19)):
+        with open(papers / name, "wb") as fh:
+            fh.truncate(mb * 1024 * 1024)
     result = run(papers, tmp_path / "out", settings=BatchSettings(jobs=1, max_mb=2))
-    entry = next(f for f in result.files if f["file"].endswith("big.txt"))
-    assert (entry["status"], entry["reason"]) == (
-        "failed", "3.0 MB, over the size limit of 2 MB (--max-mb): split the file, or raise the limit")
+    reasons = {os.path.basename(f["file"]): f["reason"] for f in result.files}
+    assert reasons["big_text.txt"] == "3.0 MB, over the size limit of 2 MB (--max-mb): split the file, or raise --max-mb"
+    assert reasons["big.pdf"] == ("21.0 MB, over the size limit of 20 MB for a PDF (10 x --max-mb): "
+                                  "split the file, or raise --max-mb")
+    assert reasons["fine.pdf"].startswith("not a PDF")   # read: within a PDF's limit
 
 
 def test_8_one_long_token_reaches_the_tokenizer_in_pieces(monkeypatch, tmp_path):
