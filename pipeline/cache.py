@@ -53,7 +53,8 @@ def rules_hash(files: list[Path] | None = None) -> str:
 
 
 class Cache:
-    """OUT_DIR's index: input file (absolute path) -> what extracting its current bytes gave."""
+    """OUT_DIR's index: input file (its absolute path, inputs.Input.key, so `run corpus` and
+    `run ./corpus` share entries) -> what extracting its current bytes gave."""
 
     def __init__(self, out_dir: Path, rules: str):
         self.out_dir = Path(out_dir)
@@ -74,9 +75,9 @@ class Cache:
             return {}
         return data
 
-    def lookup(self, path: Path, digest: str, study_id: str) -> dict | None:
-        """The cached outcome of this file, if it is still what extracting it would give now."""
-        entry = self.entries.get(key(path))
+    def lookup(self, path_key: str, digest: str, study_id: str) -> dict | None:
+        """The cached outcome of this file (by its `key`), if it is still what extracting it would give now."""
+        entry = self.entries.get(path_key)
         if not entry or entry.get("hash") != digest or entry.get("rules_hash") != self.rules:
             return None
         if entry.get("study_id") != study_id:
@@ -107,9 +108,9 @@ class Cache:
             return False
         return not entry.get("text_file") or (self.out_dir / entry["text_file"]).is_file()
 
-    def remember(self, path: Path, digest: str, result) -> None:
+    def remember(self, path_key: str, digest: str, result) -> None:
         self.dirty = True
-        self.entries[key(path)] = {
+        self.entries[path_key] = {
             "hash": digest, "rules_hash": self.rules, "study_id": result.study_id, "status": result.status,
             "reason": result.reason, "seconds": result.seconds,
             "text_file": f"text/{result.study_id}.txt" if result.written_text else None,
@@ -138,7 +139,3 @@ class Cache:
                                                 indent=2, ensure_ascii=True) + "\n")
         self.dirty = False
 
-
-def key(path: Path) -> str:
-    """A file's entry in the index: its absolute path, so `run corpus` and `run ./corpus` share it."""
-    return str(Path(path).resolve())

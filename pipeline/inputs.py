@@ -38,6 +38,7 @@ class Input:
     """One `*.txt` / `*.pdf` entry of the input folder and what the batch does with it."""
     path: Path                      # for opening: may hold surrogate escapes (undecodable bytes)
     name: str                       # the file name, shown safely
+    key: str = ""                   # its entry in the cache's index: the absolute path
     status: str = TODO              # todo (to extract or take from the cache) | skipped | failed
     reason: str | None = None       # why skipped or failed
     size: int = 0
@@ -60,7 +61,9 @@ def list_inputs(input_dir: Path, max_mb: float | None = None) -> list[Input]:
     with os.scandir(input_dir) as entries:
         for entry in entries:
             if os.path.splitext(entry.name)[1].lower() in SUFFIXES:
-                found.append(_examine(Input(Path(entry.path), shown(entry.name)), entry, root, max_mb))
+                # The folder resolved once, not each file (a thousand realpath calls cost 0.1 s).
+                item = Input(Path(entry.path), shown(entry.name), os.path.join(root, entry.name))
+                found.append(_examine(item, entry, root, max_mb))
     found.sort(key=lambda item: os.fsencode(item.path.name))
     for item in found:
         if item.status == TODO:
@@ -124,13 +127,13 @@ def _fail(item: Input, reason: str) -> Input:
     return item
 
 
-def assign_study_ids(inputs: list[Input], known: dict[str, dict], key) -> dict[str, Input]:
+def assign_study_ids(inputs: list[Input], known: dict[str, dict]) -> dict[str, Input]:
     """Give every input that is not skipped its study id, in place; skip copies, refuse collisions.
 
-    `known` is the cache's index (`key(path)` -> entry with `hash` and `study_id`) from earlier
+    `known` is the cache's index (`Input.key` -> entry with `hash` and `study_id`) from earlier
     runs. An entry of a file that is gone, whose bytes an input without an entry of its own has, is
     that input's old name: the input takes its study id. Returns {old key: input} of those."""
-    keys = {id(item): key(item.path) for item in inputs if item.status != SKIPPED}
+    keys = {id(item): item.key for item in inputs if item.status != SKIPPED}
     present = set(keys.values())
     # Files seen before and gone now, by their bytes: where a renamed paper was.
     gone: dict[str, str] = {}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import __version__, lock, stamps
-from .cache import Cache, key as cache_key, rules_hash
+from .cache import Cache, rules_hash
 from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
 from .limits import limits
 from .names import natural_study_id, shown
@@ -435,7 +435,7 @@ def _run(input_dir: Path, out_dir: Path, on_result, settings: BatchSettings) -> 
     records_dir = prepare_output(out_dir)
     cache = Cache(out_dir, rules_hash())
     inputs = list_inputs(input_dir, settings.max_mb)
-    moved = assign_study_ids(inputs, cache.entries, cache_key)
+    moved = assign_study_ids(inputs, cache.entries)
     entries: list[dict | None] = [None] * len(inputs)   # the run report's rows, in input order
     done = 0
     saved_at = time.monotonic()
@@ -455,7 +455,7 @@ def _run(input_dir: Path, out_dir: Path, on_result, settings: BatchSettings) -> 
         for i, item in enumerate(inputs):
             if item.status != TODO:
                 continue
-            entry = None if settings.force else cache.lookup(item.path, item.digest, item.study_id)
+            entry = None if settings.force else cache.lookup(item.key, item.digest, item.study_id)
             if entry is None:
                 yield i, item.path, item.study_id
             else:
@@ -474,14 +474,14 @@ def _run(input_dir: Path, out_dir: Path, on_result, settings: BatchSettings) -> 
             item = inputs[i]
             result.renamed_from = item.renamed_from
             if not result.transient:
-                cache.remember(item.path, item.digest, result)
+                cache.remember(item.key, item.digest, result)
             finish(i, result)
             if time.monotonic() - saved_at > INDEX_SAVE_SECONDS:
                 cache.save()
                 saved_at = time.monotonic()
     finally:
         for old, item in moved.items():
-            if cache_key(item.path) in cache.entries:
+            if item.key in cache.entries:
                 cache.forget(old)   # the renamed paper's entry is under its new name now
         cache.set_study_ids(owned)
         cache.save()
