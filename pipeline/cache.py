@@ -20,24 +20,17 @@ from pathlib import Path
 from schemas import RECORD_SCHEMA
 
 from . import __version__
-from .store import atomic_write_json
+from .store import atomic_write_text
 
 INDEX = Path(".cache") / "index.json"
 PACKAGE = Path(__file__).resolve().parent
 # Modules that never change a record's content: editing them must not invalidate every cache.
 # Every other module counts, so a new extraction module is covered without listing it here.
-RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "labels.py", "store.py", "stats.py", "tables.py"}
+RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "labels.py", "store.py", "stats.py", "tables.py", "lock.py",
+                  "stamps.py", "inputs.py"}
 # Libraries whose upgrade can change the text read or how it is tokenised.
 LIBRARIES = ("spacy", "negspacy", "pdfplumber", "pdfminer.six", "wordfreq", "jsonschema")
 INDEX_VERSION = 1
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def rule_files() -> list[Path]:
@@ -61,27 +54,34 @@ def rules_hash(files: list[Path] | None = None) -> str:
 
 
 class Cache:
-    """OUT_DIR's index: input file (absolute path) -> what extracting its current bytes gave."""
+    """OUT_DIR's index: input file (its absolute path, inputs.Input.key, so `run corpus` and
+    `run ./corpus` share entries) -> what extracting its current bytes gave."""
 
     def __init__(self, out_dir: Path, rules: str):
         self.out_dir = Path(out_dir)
         self.rules = rules
         self.path = self.out_dir / INDEX
-        self.entries = self._load()
+        data = self._load()
+        self.entries: dict[str, dict] = data.get("files", {})
+        # The study ids the last run's inputs owned: the records `merge` builds the tables of.
+        self.study_ids: list[str] | None = data.get("study_ids")
+        self.dirty = False   # saved only when changed: an unchanged run writes no index
 
-    def _load(self) -> dict[str, dict]:
+    def _load(self) -> dict:
         try:
             data = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}  # no index yet, or a damaged one: the cost is one full extraction
-        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or not isinstance(data.get("files"), dict):
             return {}
-        return data.get("files", {})
+        return data
 
-    def lookup(self, path: Path, digest: str) -> dict | None:
-        """The cached outcome of this file, if it is still what extracting it would give now."""
-        entry = self.entries.get(_key(path))
+    def lookup(self, path_key: str, digest: str, study_id: str) -> dict | None:
+        """The cached outcome of this file (by its `key`), if it is still what extracting it would give now."""
+        entry = self.entries.get(path_key)
         if not entry or entry.get("hash") != digest or entry.get("rules_hash") != self.rules:
+            return None
+        if entry.get("study_id") != study_id:
             return None
         if entry["status"] == "ok" and not self._outputs_present(entry):
             return None  # its record was deleted since: make it again
@@ -109,8 +109,9 @@ class Cache:
             return False
         return not entry.get("text_file") or (self.out_dir / entry["text_file"]).is_file()
 
-    def remember(self, path: Path, digest: str, result) -> None:
-        self.entries[_key(path)] = {
+    def remember(self, path_key: str, digest: str, result) -> None:
+        self.dirty = True
+        self.entries[path_key] = {
             "hash": digest, "rules_hash": self.rules, "study_id": result.study_id, "status": result.status,
             "reason": result.reason, "seconds": result.seconds,
             "text_file": f"text/{result.study_id}.txt" if result.written_text else None,
@@ -120,10 +121,22 @@ class Cache:
                              if result.status == "ok" and result.curation.get("record") != "kept" else None),
         }
 
+    def forget(self, path_key: str) -> None:
+        """Drop the entry of a file that is gone (a renamed paper's old name)."""
+        if self.entries.pop(path_key, None) is not None:
+            self.dirty = True
+
+    def set_study_ids(self, study_ids: list[str]) -> None:
+        if study_ids != self.study_ids:
+            self.study_ids, self.dirty = study_ids, True
+
     def save(self) -> None:
-        atomic_write_json(self.path, {"version": INDEX_VERSION, "rules_hash": self.rules, "files": self.entries})
+        if not self.dirty:
+            return
+        # ASCII: a file name that is not UTF-8 is held as surrogate escapes, which JSON's \u
+        # escapes keep exactly and UTF-8 cannot encode.
+        atomic_write_text(self.path, json.dumps({"version": INDEX_VERSION, "rules_hash": self.rules,
+                                                 "study_ids": self.study_ids, "files": self.entries},
+                                                indent=2, ensure_ascii=True) + "\n")
+        self.dirty = False
 
-
-def _key(path: Path) -> str:
-    # Absolute, so `run corpus` and `run ./corpus` share entries; records are keyed by stem anyway.
-    return str(Path(path).resolve())

@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from . import __version__
+from .names import shown
 
 app = typer.Typer(
     name="crmo-extract",
@@ -44,6 +45,11 @@ def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
     pass
 
 
+# Exit statuses beyond 0 (all well), 1 (some papers failed) and 2 (usage error).
+EXIT_KEPT_INVALID = 3   # every paper read, but some records were kept because they are not valid
+EXIT_OUTPUT = 4         # the output folder is in use by another process, or cannot be written
+
+
 @app.command()
 def run(
     input_dir: Path = typer.Argument(Path("corpus"), help="Folder of papers (*.txt, *.pdf)."),
@@ -52,7 +58,14 @@ def run(
                              help="Papers extracted at once, each in its own worker process; 1 runs in this process."),
     force: bool = typer.Option(False, "--force", help="Extract every paper again, even those unchanged since the last run."),
     time_limit: float = typer.Option(120.0, "--time-limit", min=0.001,
-                                     help="Seconds one paper may take before it is reported failed (with --jobs 2 or more)."),
+                                     help="Seconds one paper may take before it is reported failed."),
+    max_mb: float = typer.Option(None, "--max-mb", min=0.001, show_default=False,
+                                 help="Text files larger than this many megabytes, and PDFs larger than ten times "
+                                      "this, are failed unread (default: 10)."),
+    keep_orphans: bool = typer.Option(False, "--keep-orphans",
+                                      help="Keep records whose paper is no longer in INPUT_DIR in the tables."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0,
+                               help="Seconds to wait for another run or save using OUT to finish (default: refuse at once)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures and the summary."),
 ):
     """Extract every paper in INPUT_DIR and write records, tables and a run report to OUT.
@@ -60,52 +73,100 @@ def run(
     Writes OUT/records/<study_id>.json (one per paper, valid against schemas/record.schema.json),
     OUT/studies.csv, OUT/outcomes.csv and OUT/run_report.json, then pools outcomes.csv as
     `crmo-extract meta` does. A paper that cannot be read is reported on stderr and in the run
-    report; the others are still written.
+    report; the others are still written. Entries that are not papers (folders or FIFOs named
+    *.pdf, links out of INPUT_DIR, copies of another paper) are reported as skipped.
 
     Papers unchanged since the last run into OUT (same bytes, same pipeline version and rules) are
-    not extracted again: their records are kept. --force extracts everything.
+    not extracted again: their records are kept. --force extracts everything. Records whose paper
+    is gone are reported as orphaned and left out of the tables (never deleted).
 
-    Exit status: 0 all papers succeeded, 1 some failed, 2 usage error.
+    Exit status: 0 all papers succeeded, 1 some failed, 2 usage error, 3 some records were kept
+    as they are because they are not valid (fix them: crmo-extract validate), 4 OUT is in use by
+    another process or cannot be written.
 
     Example: crmo-extract run corpus --out outputs --jobs 4
     """
-    from .runner import BatchSettings, list_papers, pooling_stale, run as run_batch
+    from .runner import BatchSettings, run as run_batch
 
     if not input_dir.is_dir():
-        _fail(f"input folder not found: {input_dir}", "give a folder of .txt or .pdf papers")
-    if not list_papers(input_dir):
-        _fail(f"no .txt or .pdf files in {input_dir}", "check the folder")
-    out.mkdir(parents=True, exist_ok=True)
-    settings = BatchSettings(jobs=jobs, time_limit=time_limit, force=force)
+        _fail(f"input folder not found: {shown(input_dir)}", "give a folder of .txt or .pdf papers")
+    if not any(os.path.splitext(name)[1].lower() in (".txt", ".pdf") for name in os.listdir(input_dir)):
+        _fail(f"no .txt or .pdf files in {shown(input_dir)}", "check the folder")
+    settings = BatchSettings(jobs=jobs, time_limit=time_limit, force=force, keep_orphans=keep_orphans, wait=wait,
+                             **({"max_mb": max_mb} if max_mb is not None else {}))
+    with _output_lock(out, "crmo-extract run", wait):
+        if quiet or not sys.stderr.isatty():
+            report = run_batch(input_dir, out, on_result=_log_lines(quiet), settings=settings, locked=True)
+        else:
+            with _progress_bar() as on_result:
+                report = run_batch(input_dir, out, on_result=on_result, settings=settings, locked=True)
+        _print_run_summary(report, out)
+        # Pooled again only when the tables changed since: an unchanged re-run stays free of scipy
+        # and matplotlib.
+        message = _pool_if_stale(out, input_dir)
+        if message:
+            typer.echo(f"meta-analysis: {message}")
+    if report.failed:
+        raise typer.Exit(1)
+    raise typer.Exit(EXIT_KEPT_INVALID if report.kept_invalid else 0)
 
-    if quiet or not sys.stderr.isatty():
-        report = run_batch(input_dir, out, on_result=_log_lines(quiet), settings=settings)
-    else:
-        with _progress_bar() as on_result:
-            report = run_batch(input_dir, out, on_result=on_result, settings=settings)
+
+def _print_run_summary(report, out: Path) -> None:
     t = report.totals
-    typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed ({t['cached']} unchanged, not "
-               f"extracted again), in {t['seconds']:.1f} s; outputs in {out}/")
-    # Pool again only when a table or a labels.csv changed: an unchanged re-run stays free of scipy
-    # and matplotlib.
-    if pooling_stale(out, input_dir):
-        from .meta import run_meta
+    skipped = f", {t['skipped']} skipped" if t["skipped"] else ""
+    typer.echo(f"{t['ok']} of {t['papers']} papers ok, {t['failed']} failed{skipped} ({t['cached']} unchanged, not "
+               f"extracted again), in {t['seconds']:.1f} s; outputs in {shown(out)}/")
+    for orphan in report.orphaned:
+        where = "kept in the tables (--keep-orphans)" if orphan["in_tables"] else "left out of the tables"
+        typer.echo(f"{shown(out)}/{orphan['record']}: orphaned, {where}: {orphan['reason']}", err=True)
+    for left in report.left_out_of_tables:
+        rows = ("its rows are from its last valid version, marked in record_issue" if left["rows"] != "none"
+                else "no valid version of it is in the tables")
+        typer.echo(f"{shown(out)}/{left['record']}: not usable: {left['reason']}; {rows}", err=True)
+    if report.kept_invalid:
+        typer.echo(f"{len(report.kept_invalid)} record(s) kept as they are because they are not valid: "
+                   f"{', '.join(report.kept_invalid)} (see `crmo-extract validate {shown(out)}/records`)")
+    if report.write_error:
+        typer.echo(f"warning: {report.write_error} (this run's report; the other outputs are up to date)", err=True)
 
-        typer.echo(f"meta-analysis: {run_meta(out, input_dir=input_dir).message}")
-    raise typer.Exit(1 if report.failed else 0)
+
+def _pool_if_stale(out: Path, input_dir: Path | None = None) -> str | None:
+    if not (out / "outcomes.csv").is_file():
+        return None
+    from .runner import pool
+
+    return pool(out, only_if_stale=True, input_dir=input_dir)
+
+
+@contextmanager
+def _output_lock(out: Path, holder: str, wait: float):
+    """Hold OUT's lock, or end with one line naming whoever holds it (exit status 4)."""
+    from . import lock
+    from .runner import OutputFolderError
+    from .store import WriteError
+
+    try:
+        with lock.hold(out, holder, wait):
+            yield
+    except (lock.LockError, OutputFolderError, WriteError) as exc:
+        _fail(str(exc), code=EXIT_OUTPUT)
 
 
 def _paper_line(result, i: int, total: int) -> str:
     """One paper as one line: `[12/1000] study_id: ok (0.03 s)`."""
     if result.status != "ok":
-        return f"[{i}/{total}] {result.file}: failed: {result.reason}" + (" (cached; --force retries)" if result.cached else "")
-    return f"[{i}/{total}] {result.study_id}: ok " + ("(unchanged)" if result.cached else f"({result.seconds:.2f} s)")
+        return (f"[{i}/{total}] {result.file}: {result.status}: {result.reason}"
+                + (" (cached; --force retries)" if result.cached else ""))
+    line = f"[{i}/{total}] {result.study_id}: ok " + ("(unchanged)" if result.cached else f"({result.seconds:.2f} s)")
+    if result.renamed_from:
+        line += f"; renamed from {result.renamed_from}"
+    return line + "".join(f"; {note}" for note in result.notes)
 
 
 def _log_lines(quiet: bool):
     """Plain lines on stderr, for logs and pipes: every paper, or only failures when quiet."""
     def on_result(result, i, total):
-        if result.status != "ok" or not quiet:
+        if result.status == "failed" or not quiet:
             typer.echo(_paper_line(result, i, total), err=True)
     return on_result
 
@@ -126,7 +187,7 @@ def _progress_bar():
         started = time.monotonic()
 
         def on_result(result, i, total):
-            if result.status != "ok":
+            if result.status != "ok" or result.notes:
                 console.print(_paper_line(result, i, total), markup=False, highlight=False)
             rate = i / max(time.monotonic() - started, 1e-9)
             progress.update(task, completed=i, total=total, rate=f"{rate:.1f}")
@@ -171,32 +232,52 @@ def validate(
 
 
 @app.command()
-def merge(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/.")):
+def merge(
+    out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding records/."),
+    keep_orphans: bool = typer.Option(False, "--keep-orphans",
+                                      help="Also put in the tables the records the last run found orphaned."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="Seconds to wait for another run or save using OUT to finish."),
+):
     """Rebuild studies.csv and outcomes.csv from the records in OUT/records, without extracting,
-    then everything that depends on them: the pooling, as `crmo-extract meta` does.
+    then pool them again (as `crmo-extract meta`) if they changed.
 
     Use it after curating: curated figures always go into the tables, rejected ones never, the
-    others when their confidence is at least 0.5. A record that fails validation (invalid JSON,
-    schema errors) is left out of the tables and named on stderr.
+    others when their confidence is at least 0.5. A record that cannot be used (invalid JSON,
+    schema errors, another study's record under this one's name) is named on stderr; its study
+    keeps the rows of its last valid version, marked in the record_issue column. Records the last
+    run found orphaned (their paper gone) are left out unless --keep-orphans.
 
-    Exit status: 0 tables written (even with records left out), 2 usage error.
+    Exit status: 0 tables written, 2 usage error, 3 some records could not be used, 4 OUT is in
+    use by another process or cannot be written.
 
     Example: crmo-extract merge --out outputs
     """
-    from .tables import rebuild
+    from .cache import Cache
+    from .runner import build_tables
 
     if not (out / "records").is_dir():
-        _fail(f"no records folder in {out}", "run `crmo-extract run` first")
-    skipped: list = []
-    studies, outcomes, pooling = rebuild(out, skipped)
-    for path, reason in skipped:
-        typer.echo(f"{path}: left out of the tables: {reason} (see `crmo-extract validate {path}`)", err=True)
-    typer.echo(f"{len(studies)} studies, {len(outcomes)} outcome rows written to {out}/")
-    typer.echo(f"meta-analysis (run again, since it depends on the tables): {pooling.message}")
+        _fail(f"no records folder in {shown(out)}", "run `crmo-extract run` first")
+    with _output_lock(out, "crmo-extract merge", wait):
+        last = Cache(out, rules="").study_ids
+        include = None if keep_orphans or last is None else set(last)
+        left_out, (n_studies, n_outcomes) = build_tables(out, include, force=True)
+        for left in left_out:
+            rows = ("its rows are from its last valid version, marked in record_issue" if left["rows"] != "none"
+                    else "no valid version of it is in the tables")
+            typer.echo(f"{shown(out)}/{left['record']}: left out of the tables: {left['reason']}; {rows} "
+                       f"(see `crmo-extract validate {shown(out)}/{left['record']}`)", err=True)
+        typer.echo(f"{n_studies} studies, {n_outcomes} outcome rows written to {shown(out)}/")
+        message = _pool_if_stale(out)
+        if message:
+            typer.echo(f"meta-analysis: {message}")
+    raise typer.Exit(EXIT_KEPT_INVALID if left_out else 0)
 
 
 @app.command()
-def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding outcomes.csv.")):
+def meta(
+    out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output folder holding outcomes.csv."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="Seconds to wait for another run or save using OUT to finish."),
+):
     """Pool OUT/outcomes.csv per drug class x outcome into a random-effects meta-analysis.
 
     For every group with two or more studies, writes four rows to OUT/pooled.csv (logit PLO and
@@ -209,12 +290,13 @@ def meta(out: Path = typer.Option(Path("outputs"), "--out", "-o", help="Output f
 
     Example: crmo-extract meta --out outputs
     """
-    from .meta import run_meta
+    from .runner import pool
 
     if not (out / "outcomes.csv").is_file():
-        _fail(f"no outcomes.csv in {out}", "run `crmo-extract run` or `crmo-extract merge` first")
-    result = run_meta(out)
-    typer.echo(f"{result.message}; outputs in {out}/")
+        _fail(f"no outcomes.csv in {shown(out)}", "run `crmo-extract run` or `crmo-extract merge` first")
+    with _output_lock(out, "crmo-extract meta", wait):
+        message = pool(out)
+    typer.echo(f"{message}; outputs in {shown(out)}/")
 
 
 @app.command()
@@ -257,7 +339,8 @@ def evaluate(
             _fail(f"cannot find the papers of the records in {gold_dir}", "give --papers FOLDER")
     elif not list(gold_dir.glob("*.gold.json")):
         _fail(f"no *.gold.json files or records in {gold_dir}", "annotations are NAME.gold.json beside NAME.txt")
-    run_batch(papers_dir, out)
+    with _output_lock(out, "crmo-extract evaluate", 0.0):
+        run_batch(papers_dir, out, locked=True)
     ev = evaluate_dir(gold_dir, out / "records")
     typer.echo(format_report(ev))
     atomic_write_json(out / "evaluation.json", {

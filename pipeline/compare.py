@@ -6,12 +6,13 @@ both kept at 8 agrees whatever its status. Outcome figures are matched by drug a
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .curate import labelled_figures
+from .names import shown
+from .recordfile import RecordFileError, read_record
 from .records import usable
 from .validate import record_issues
 
@@ -42,12 +43,13 @@ def read_record_set(folder: Path) -> dict[str, dict]:
     records = {}
     for path in sorted(folder.glob("*.json")):
         try:
-            record = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordSetError(f"{path}: not a readable JSON record: {exc}") from None
-        issues = record_issues(record, str(path))
+            record, _ = read_record(path)
+        except (OSError, RecordFileError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise RecordSetError(f"{shown(path)}: not a readable JSON record: {reason}") from None
+        issues = record_issues(record, shown(path))
         if issues:
-            raise RecordSetError(f"{path}: fails the schema: {issues[0].path}: {issues[0].message}")
+            raise RecordSetError(f"{shown(path)}: fails the schema: {issues[0].path}: {issues[0].message}")
         records[path.stem] = record
     if not records:
         raise RecordSetError(f"no record files (*.json) in {folder}")

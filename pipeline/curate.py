@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Iterator
 
 from .fields import DESCRIBED_STATS, SITE_PREFIX
+from .limits import limits
+from .names import shown
+from .recordfile import RecordFileError, parse_record, read_record_text, study_id_mismatch
 from .records import HUMAN_STATUSES, usable
-from .store import atomic_write_json
+from .store import create_if_absent, replace_if_unchanged
 from .validate import record_issues
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ class MergeResult:
     record: dict | None                 # what to write; None: leave the file on disk as it is
     action: str                         # new | updated | kept
     reason: str | None = None           # why the file was kept
+    invalid: bool = False               # kept because it is not a valid record of this study
     curation: list[dict] = field(default_factory=list)  # {field, status, curated, machine} where they disagree
     changes: list[dict] = field(default_factory=list)   # history entries added by this merge
     original: bytes | None = None       # the file as read, to notice an edit made during the run
@@ -43,6 +47,8 @@ class MergeResult:
         out: dict = {"record": self.action}
         if self.reason:
             out["kept_reason"] = self.reason
+        if self.invalid:
+            out["invalid"] = True
         if self.curation:
             out["curation"] = self.curation
         if self.changes:
@@ -116,7 +122,7 @@ def _history_entries(history: list[dict], merged: dict, machine: dict[str, dict]
             continue
         old = before["new"] if before is not None else (machine.get(label) or {}).get("value")
         entries.append({"field": label, "old": old, "new": fig.get("value"), "status": fig["status"],
-                        "when": edited_at, "who": fig.get("curator"), "note": fig.get("note")})
+                        "when": edited_at, "who": fig.get("curator"), "note": _history_note(fig.get("note"))})
     return entries
 
 
@@ -125,6 +131,15 @@ def curation_history(before: dict, after: dict, edited_at: str) -> list[dict]:
     adds: what a run adds when it finds the same change made by hand, so a save from the review
     page and a hand edit leave the same history."""
     return _history_entries(before.get("history") or [], after, dict(labelled_figures(before)), edited_at)
+
+
+def _history_note(note):
+    """A note as history keeps it: a long one cut (the whole note stays on the figure), so a huge
+    note does not double the record at every change."""
+    most = limits().history_note_max_chars
+    if not isinstance(note, str) or len(note) <= most:
+        return note
+    return f"{note[:most]}... ({len(note):,} characters; the whole note is on the figure)"
 
 
 def merge_records(existing: dict | None, new: dict, edited_at: str | None = None) -> MergeResult:
@@ -137,7 +152,9 @@ def merge_records(existing: dict | None, new: dict, edited_at: str | None = None
         return MergeResult(new, "new")
     issues = record_issues(existing)
     if issues:
-        return MergeResult(None, "kept", f"fails the schema: {issues[0].path}: {issues[0].message}")
+        return MergeResult(None, "kept", f"fails the schema: {issues[0].path}: {issues[0].message}", invalid=True)
+    if existing["study_id"] != new["study_id"]:
+        return MergeResult(None, "kept", study_id_mismatch(existing["study_id"], new["study_id"]), invalid=True)
     merged = copy.deepcopy(new)
     disagreements = []
     for name, fig in existing["figures"].items():
@@ -152,7 +169,8 @@ def merge_records(existing: dict | None, new: dict, edited_at: str | None = None
     # a merge is checked too: a curator's figure could fit the old record and not the new one.
     issues = record_issues(merged)
     if issues:
-        return MergeResult(None, "kept", f"the merged record fails the schema: {issues[0].path}: {issues[0].message}")
+        return MergeResult(None, "kept", f"the merged record fails the schema: {issues[0].path}: {issues[0].message}",
+                           invalid=True)
     curation = [{"field": label, **d} for label, d in disagreements if d is not None]
     return MergeResult(merged, "updated", curation=curation, changes=changes)
 
@@ -166,20 +184,25 @@ def _saved_at(path: Path) -> str:
 
 
 def merge_with_file(path: Path, new: dict) -> MergeResult:
-    """The record file at `path` (if any) + a fresh extraction -> what to write there. Reads only."""
+    """The record file at `path` (if any) + a fresh extraction -> what to write there. Reads only.
+
+    A file that is not a valid record (not a regular file, too large, not JSON, failing the schema,
+    another study's) is kept untouched. Any other error reading it (no permission, `records` not a
+    folder) is the output folder's fault: raised, for the run to report against the paper without
+    remembering it as the paper's failure."""
     path = Path(path)
     try:
-        original = path.read_bytes()
+        text = read_record_text(path)
     except FileNotFoundError:
         return merge_records(None, new)
-    except OSError as exc:
-        return MergeResult(None, "kept", f"cannot read: {exc}")
+    except RecordFileError as exc:
+        return MergeResult(None, "kept", str(exc), invalid=True)
+    original = text.encode("utf-8")
     try:
-        existing = json.loads(original.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return MergeResult(None, "kept", f"not valid UTF-8: {exc}")
-    except json.JSONDecodeError as exc:
-        return MergeResult(None, "kept", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        existing = parse_record(text)
+    except RecordFileError as exc:
+        where = f" at line {exc.line} column {exc.column}" if exc.line else ""
+        return MergeResult(None, "kept", f"{exc}{where}", invalid=True)
     result = merge_records(existing, new, _saved_at(path))
     result.original = original
     return result
@@ -187,21 +210,26 @@ def merge_with_file(path: Path, new: dict) -> MergeResult:
 
 def write_merged(path: Path, result: MergeResult) -> None:
     """Write the merged record atomically, unless it is to be kept or the file changed since it was
-    read (a curator saving during the run: their save wins, the next run merges it)."""
+    read (a curator saving during the run: their save wins, the next run merges it); see
+    store.replace_if_unchanged for how a save at any moment is never overwritten."""
     path = Path(path)
-    if result.record is not None and result.original is not None:
-        try:
-            changed = path.read_bytes() != result.original
-        except OSError:
-            changed = True
-        if changed:
-            result.record, result.action, result.reason = None, "kept", "changed on disk during the run"
-    if result.record is None:
-        log.warning("%s: kept untouched: %s (fix it: crmo-extract validate %s)", path, result.reason, path)
-        return
-    # Flushed to disk before it replaces the old file only when it holds a person's work: a record
-    # made by the machine alone is made again by the next run if a power cut damages it (store.py).
-    atomic_write_json(path, result.record, durable=holds_human_work(result.record))
+    if result.record is not None:
+        # Flushed to disk before it replaces the old file only when it holds a person's work: a record
+        # made by the machine alone is made again by the next run if a power cut damages it (store.py).
+        text = json.dumps(result.record, indent=2, ensure_ascii=False) + "\n"
+        durable = holds_human_work(result.record)
+        if result.original is None:
+            written = create_if_absent(path, text, durable)
+        else:
+            written = replace_if_unchanged(path, text, result.original, durable)
+        if written:
+            return
+        result.record, result.action, result.reason = None, "kept", "changed on disk during the run (a save wins; the next run merges it)"
+    name = shown(path)
+    if result.invalid:
+        log.warning("%s: kept untouched: %s (fix it: crmo-extract validate %s)", name, result.reason, name)
+    else:
+        log.warning("%s: kept untouched: %s", name, result.reason)
 
 
 def holds_human_work(record: dict) -> bool:

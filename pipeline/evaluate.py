@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .curate import record_to_gold
 from .fields import DESCRIBED_STATS, SITE_PREFIX
+from .recordfile import RecordFileError, read_record
 from .records import usable
 
 SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")
@@ -155,8 +156,8 @@ def holds_records(gold_dir: Path) -> bool:
         return False
     for path in Path(gold_dir).glob("*.json"):
         try:
-            return "figures" in json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError):
+            return "figures" in read_record(path)[0]
+        except (OSError, RecordFileError, TypeError):
             continue
     return False
 
@@ -166,8 +167,7 @@ def gold_annotations(gold_dir: Path) -> list[tuple[str, dict]]:
     format by curate.record_to_gold, so curated records can serve as gold."""
     gold_dir = Path(gold_dir)
     if holds_records(gold_dir):
-        return [(path.stem, record_to_gold(json.loads(path.read_text("utf-8"))))
-                for path in sorted(gold_dir.glob("*.json"))]
+        return [(path.stem, record_to_gold(read_record(path)[0])) for path in sorted(gold_dir.glob("*.json"))]
     return [(path.name[: -len(".gold.json")], json.loads(path.read_text("utf-8")))
             for path in sorted(gold_dir.glob("*.gold.json"))]
 
@@ -176,7 +176,7 @@ def evaluate_dir(gold_dir: Path, records_dir: Path) -> Evaluation:
     ev = Evaluation()
     for study, gold in gold_annotations(gold_dir):
         record_path = Path(records_dir) / f"{study}.json"
-        predicted = record_to_facts(json.loads(record_path.read_text("utf-8"))) if record_path.exists() else {}
+        predicted = record_to_facts(read_record(record_path)[0]) if record_path.exists() else {}
         compare(study, predicted, gold_to_facts(gold), ev)
     return ev
 

@@ -30,9 +30,11 @@ STUDY_FIELDS.update({
 SITE_PREFIX = "site_"
 # flags: what a reviewer must know about the values (tables.study_flags); first_author and year: the
 # paper's own citation (pipeline/citation.py), from which study labels are made.
-STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", "flags", "first_author", "year"]
+# record_issue: empty, or why the study's record could not be read and its rows are from its last valid version.
+RECORD_ISSUE = "record_issue"
+STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", "flags", "first_author", "year", RECORD_ISSUE]
 OUTCOME_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "proportion",
-                   "ci_low", "ci_high", "status", "confidence"]
+                   "ci_low", "ci_high", "status", "confidence", RECORD_ISSUE]
 OUTCOMES = ("clinical", "mri")
 
 

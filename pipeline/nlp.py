@@ -149,12 +149,47 @@ _SPACE = re.compile(r"\s*")
 _OTHER, _PUNCT, _FINAL = 0, 1, 2
 
 
+# Long words are tokenised in pieces. spaCy's tokenizer takes time quadratic in the number of
+# affixes it splits off one whitespace-free word (8,000 closing brackets before a full stop: 12 s),
+# and no word of a paper is that long; the pieces of a junk word may be split otherwise than spaCy
+# would split the whole, which moves no sentence boundary of real text.
+
+@lru_cache(maxsize=1)
+def _long_word() -> tuple[int, re.Pattern]:
+    from .limits import limits
+
+    size = limits().word_piece_chars
+    return size, re.compile(r"\S{%d,}" % (size + 1))
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """`text` cut into (start, end) pieces, only inside words longer than the piece size."""
+    size, long_word = _long_word()
+    cuts = [0]
+    for m in long_word.finditer(text):
+        cuts += range(m.start() + size, m.end(), size)
+    cuts.append(len(text))
+    return list(zip(cuts, cuts[1:]))
+
+
+def make_doc(text: str) -> Doc:
+    """`nlp.make_doc(text)`, with words longer than the piece size tokenised piece by piece."""
+    nlp = get_nlp()
+    size, long_word = _long_word()
+    if len(text) <= size or not long_word.search(text):
+        return nlp.make_doc(text)
+    return Doc.from_docs([nlp.make_doc(text[a:b]) for a, b in _pieces(text)], ensure_whitespace=False)
+
+
 @lru_cache(maxsize=65536)
 def _word_tokens(word: str) -> tuple[tuple[int, int], ...]:
     """(offset, kind) of each token spaCy makes of one whitespace-free word: the tokenizer handles
     every such word on its own, so the tokens are those it makes inside any text."""
     if not any(unicodedata.category(c)[0] == "P" for c in word):
         return ((0, _OTHER),)  # no punctuation: whatever the split, no token is punctuation
+    size, _ = _long_word()
+    if len(word) > size:
+        return tuple((a + offset, kind) for a, b in _pieces(word) for offset, kind in _word_tokens(word[a:b]))
     return tuple((t.idx, _FINAL if t.text in _PUNCT_CHARS else _PUNCT if t.is_punct else _OTHER)
                  for t in get_nlp().tokenizer(word))
 
@@ -240,7 +275,7 @@ def sentence_docs(texts: Iterable[str]) -> Iterator[Doc]:
     nlp = get_nlp()
     rest = [proc for name, proc in nlp.pipeline if name != "sentencizer"]
     for text in texts:
-        doc = nlp.make_doc(text)
+        doc = make_doc(text)
         doc.user_data[TEXT_KEY] = text
         if len(doc) > 1:
             doc[1].is_sent_start = False  # sentence boundaries are set: the first token starts the one sentence

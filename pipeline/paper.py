@@ -125,8 +125,9 @@ def document_to_paper(document: Document) -> Paper:
     # run-in heading glued to the text ("outcome.ResultsNaproxen proved") does not hide a drug.
     for a, b, name in prose_chunks:
         chunk = norm.text[a:b]
-        spans = _join_cut_sentences(chunk, sentence_spans(chunk))
+        spans = bounded(chunk, _join_cut_sentences(chunk, sentence_spans(chunk)))
         mentions = _mentions_in(chunk, spans)
+        starts = [m.start for m in mentions]
         for lo, hi in spans:
             sent_text = chunk[lo:hi]
             for s0, e0 in _split_after_citations(sent_text):
@@ -135,16 +136,17 @@ def document_to_paper(document: Document) -> Paper:
                     folded = fold_case(text)
                     sentence = Sentence(a + lo + s0, a + lo + e0, text, name, False, classify(text, name, folded),
                                         folded=folded)
-                    sentence.ents = _within(mentions, lo + s0, lo + e0)
+                    sentence.ents = _within(mentions, starts, lo + s0, lo + e0)
                     paper.sentences.append(sentence)
     # Table rows get entities too, for their drugs and sites, read as one text.
     rows = [s for s in paper.sentences if s.table]
     if rows:
         joined = "\n".join(r.text for r in rows)
-        mentions = _mentions_in(joined, sentence_spans(joined))
+        mentions = _mentions_in(joined, bounded(joined, sentence_spans(joined)))
+        starts = [m.start for m in mentions]
         pos = 0
         for row in rows:
-            row.ents = _within(mentions, pos, pos + len(row.text))
+            row.ents = _within(mentions, starts, pos, pos + len(row.text))
             pos += len(row.text) + 1
     paper.sentences.sort(key=lambda s: s.start)
     return paper
@@ -169,6 +171,27 @@ def _join_cut_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[i
     return out
 
 
+def bounded(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentence spans, each longer than `sentence_max_chars` cut into pieces of at most that
+    many characters, at white space where there is some. A paper's sentences are far shorter (under
+    a thousand characters in the seeds); a longer one is text without sentence ends (a garbled text
+    layer, a pasted data dump), which the rules would read in time quadratic in its length."""
+    from .limits import limits
+
+    most = limits().sentence_max_chars
+    if all(hi - lo <= most for lo, hi in spans):
+        return spans
+    out = []
+    for lo, hi in spans:
+        while hi - lo > most:
+            cut = max(text.rfind(" ", lo + 1, lo + most), text.rfind("\n", lo + 1, lo + most))
+            cut = cut + 1 if cut > lo else lo + most
+            out.append((lo, cut))
+            lo = cut
+        out.append((lo, hi))
+    return out
+
+
 def _mentions_in(text: str, spans: list[tuple[int, int]]) -> list[Mention]:
     """The vocabulary entities of `text`, cut into the sentences `spans`, with offsets in `text`.
     Only sentences that may name a term go through spaCy, one doc each: most of a paper need not."""
@@ -179,8 +202,10 @@ def _mentions_in(text: str, spans: list[tuple[int, int]]) -> list[Mention]:
     return out
 
 
-def _within(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
-    i = bisect.bisect_left([m.start for m in mentions], lo)
+def _within(mentions: list[Mention], starts: list[int], lo: int, hi: int) -> list[Mention]:
+    """The mentions starting in [lo, hi), offsets made relative to lo; `starts` are the mentions'
+    starts, listed once per text (listing them per sentence made a long paper quadratic)."""
+    i = bisect.bisect_left(starts, lo)
     out = []
     while i < len(mentions) and mentions[i].start < hi:
         m = mentions[i]

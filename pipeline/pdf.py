@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-log = logging.getLogger(__name__)
 # pdfminer logs every odd operator of a real PDF ("Cannot set non-stroke color: 2 components"):
 # noise on a reviewer's terminal, in every worker process; a PDF that cannot be read is reported
 # in one line anyway.
@@ -108,15 +107,16 @@ class _Scan:
     margin_lines: list[tuple[str, list[_Word]]]  # (running key, words)
 
 
-def read_pdf(path: Path, settings: PdfSettings | None = None) -> list[PdfPage]:
-    """Read a PDF into pages of text in reading order.
+def read_pdf(path: Path, settings: PdfSettings | None = None, notes: list[str] | None = None) -> list[PdfPage]:
+    """Read a PDF into pages of text in reading order. `notes` collects what the reader left out
+    (pages past `max_pages`), for the run report.
 
     Raises PdfReadError (and nothing else) for a file that cannot be read.
     """
     settings = settings or PdfSettings()
     path = Path(path)
     try:
-        return _read(path, settings)
+        return _read(path, settings, notes if notes is not None else [])
     except PdfReadError:
         raise
     except RecursionError:
@@ -131,7 +131,7 @@ def _short(exc: BaseException) -> str:
     return f"{name}: {msg[:120]}" if msg else name
 
 
-def _read(path: Path, settings: PdfSettings) -> list[PdfPage]:
+def _read(path: Path, settings: PdfSettings, notes: list[str]) -> list[PdfPage]:
     start = time.monotonic()
     _check_bytes(path)
     _check_pdfium(path, settings)
@@ -149,10 +149,7 @@ def _read(path: Path, settings: PdfSettings) -> list[PdfPage]:
     with pdf:
         pages = pdf.pages
         if len(pages) > settings.max_pages:
-            log.warning(
-                "%s: reading the first %d of %d pages (max_pages)",
-                path.name, settings.max_pages, len(pages),
-            )
+            notes.append(f"read the first {settings.max_pages} of {len(pages)} pages (PdfSettings.max_pages)")
         scans = []
         for page in pages[: settings.max_pages]:
             scans.append(_scan_page(page, settings))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .names import natural_study_id, shown
 from .records import Document
 
 SUFFIXES = (".txt", ".pdf")
@@ -37,10 +38,11 @@ def _text_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReadError(f"cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in raw[:4096] or raw.startswith(b"%PDF"):
+    utf16 = _utf16(raw)
+    if utf16 is None and (b"\x00" in raw[:4096] or raw.startswith(b"%PDF")):
         raise ReadError("binary content in a .txt file: give the paper's text, or rename a PDF to .pdf")
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(utf16 or "utf-8-sig")
     except UnicodeDecodeError:
         # Text copied on Windows is often cp1252; its bytes 0x80-0x9f are printable quotes and dashes.
         try:
@@ -50,14 +52,29 @@ def _text_document(path: Path) -> Document:
     if not text.strip():
         raise ReadError("no text in file (only white space)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return Document(path.stem, str(path), text, [(None, 0, len(text))])
+    return Document(natural_study_id(path.stem), shown(path), text, [(None, 0, len(text))])
+
+
+def _utf16(raw: bytes) -> str | None:
+    """The UTF-16 codec of text saved as UTF-16 (Windows' "Unicode"), or None: a byte-order mark,
+    or, without one, a zero in every other byte of the start (ASCII letters in UTF-16)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = raw[:4096]
+    if len(head) >= 8 and len(head) % 2 == 0:
+        if head[1::2].count(0) == len(head) // 2 and head[0::2].count(0) == 0:
+            return "utf-16-le"
+        if head[0::2].count(0) == len(head) // 2 and head[1::2].count(0) == 0:
+            return "utf-16-be"
+    return None
 
 
 def _pdf_document(path: Path, settings) -> Document:
     from .pdf import PdfReadError, read_pdf
 
+    notes: list[str] = []
     try:
-        pages = read_pdf(path, settings)
+        pages = read_pdf(path, settings, notes)
     except PdfReadError as exc:
         raise ReadError(str(exc)) from None
     parts, spans, tables = [], [], []
@@ -70,4 +87,4 @@ def _pdf_document(path: Path, settings) -> Document:
     text = "\n\n".join(parts)
     if not text.strip():
         raise ReadError("no text layer: OCR it first")
-    return Document(path.stem, str(path), text, spans, tables)
+    return Document(natural_study_id(path.stem), shown(path), text, spans, tables, notes)

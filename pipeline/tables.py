@@ -11,36 +11,58 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .fields import DESCRIBED_STATS, OUTCOME_COLUMNS, SITE_PREFIX, STUDY_COLUMNS
+from .fields import COUNT, DESCRIBED_STATS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
+from .recordfile import RecordFileError, read_record, study_id_mismatch
 from .records import HUMAN_STATUSES, usable
 from .stats import proportion_ci
 from .validate import record_issues
 
 def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None,
-                 trusted: dict[str, list[int]] | None = None) -> Iterator[tuple[Path, dict]]:
-    """Valid records under `records_dir`. A broken hand edit (invalid JSON, schema errors) must not
-    stop the tables nor put "eight" in a count column: it is left out, and added to `skipped` with
-    the reason (`validate` gives the details).
+                 trusted: dict[str, list[int]] | None = None,
+                 include: set[str] | None = None) -> Iterator[tuple[Path, dict]]:
+    """Valid records under `records_dir`. A broken hand edit (invalid JSON, schema errors, another
+    study's record under this one's name) must not stop the tables nor put "eight" in a count
+    column: it is left out, and added to `skipped` with the reason (`validate` gives the details).
 
     `trusted` maps a record's file name to its [size, mtime_ns] when the pipeline wrote it, valid
     (`Cache.record_stamps`); a record still as written is not validated again, which is most of
-    the cost of the tables after a large run.
+    the cost of the tables after a large run. `include`: only these study ids (file stems).
     """
+    for path, record, reason in scan_records(records_dir, trusted, include):
+        if record is not None:
+            yield path, record
+        elif skipped is not None:
+            skipped.append((path, reason))
+
+
+def scan_records(records_dir: Path, trusted: dict[str, list[int]] | None = None,
+                 include: set[str] | None = None) -> Iterator[tuple[Path, dict | None, str | None]]:
+    """(path, record, None) for each valid record file, (path, None, reason) for each other one."""
     trusted = trusted or {}
     for path in sorted(Path(records_dir).glob("*.json")):
+        if include is not None and path.stem not in include:
+            continue
         try:
             stamp = trusted.get(path.name) and _stamp(path)
-            record = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            reason = f"not valid JSON: {exc}"
+            record, _ = read_record(path)
+        except FileNotFoundError:
+            continue  # removed since it was listed
+        except OSError as exc:
+            yield path, None, f"cannot read: {exc.strerror or exc}"
+            continue
+        except RecordFileError as exc:
+            yield path, None, str(exc)
+            continue
+        if stamp and stamp == trusted[path.name]:
+            yield path, record, None
+            continue
+        issues = record_issues(record, path.name)
+        if issues:
+            yield path, None, f"fails the schema: {issues[0].path}: {issues[0].message}"
+        elif record["study_id"] != path.stem:
+            yield path, None, study_id_mismatch(record["study_id"], path.stem)
         else:
-            issues = [] if stamp and stamp == trusted[path.name] else record_issues(record, path.name)
-            if not issues:
-                yield path, record
-                continue
-            reason = f"fails the schema: {issues[0].path}: {issues[0].message}"
-        if skipped is not None:
-            skipped.append((path, reason))
+            yield path, record, None
 
 
 def _stamp(path: Path) -> list[int]:
@@ -130,6 +152,10 @@ def build_tables(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     for record in records:
         studies.append(study_row(record))
         outcomes.extend(outcome_rows(record))
+    return frames(studies, outcomes)
+
+
+def frames(studies: list[dict], outcomes: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     sites = sorted({k for row in studies for k in row if k.startswith(SITE_PREFIX)})
     return (_typed(pd.DataFrame(studies, columns=STUDY_COLUMNS + sites)),
             _typed(pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS)))
@@ -158,22 +184,68 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None,
-                 trusted: dict[str, list[int]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`skipped` collects the record files left out, `trusted` names records known valid (see iter_records)."""
+                 trusted: dict[str, list[int]] | None = None, include: set[str] | None = None,
+                 carried: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`skipped` collects the record files left out, `trusted` names records known valid, `include`
+    the study ids to build the tables of (see iter_records).
+
+    A study whose record cannot be used (a broken hand edit) keeps the rows it had in the tables
+    being replaced, that is those of its last valid version, with the reason in `record_issue`;
+    `carried` collects their study ids. A study that had no rows there is left out.
+    """
     from .store import atomic_write_csv
 
     out_dir = Path(out_dir)
-    studies, outcomes = build_tables(rec for _, rec in iter_records(out_dir / "records", skipped, trusted))
-    atomic_write_csv(out_dir / "studies.csv", studies)
-    atomic_write_csv(out_dir / "outcomes.csv", outcomes)
+    old_studies, old_outcomes = previous_rows(out_dir)
+    studies, outcomes = [], []
+    for path, record, reason in scan_records(out_dir / "records", trusted, include):
+        if record is not None:
+            studies.append(study_row(record))
+            outcomes.extend(outcome_rows(record))
+            continue
+        if skipped is not None:
+            skipped.append((path, reason))
+        if path.stem in old_studies:
+            studies.append({**old_studies[path.stem], RECORD_ISSUE: reason})
+            outcomes.extend({**row, RECORD_ISSUE: reason} for row in old_outcomes.get(path.stem, []))
+            if carried is not None:
+                carried.append(path.stem)
+    study_frame, outcome_frame = frames(studies, outcomes)
+    atomic_write_csv(out_dir / "studies.csv", study_frame)
+    atomic_write_csv(out_dir / "outcomes.csv", outcome_frame)
+    return study_frame, outcome_frame
+
+
+_OUTCOME_KINDS = {"n_responded": COUNT, "n_treated": COUNT, "proportion": NUMBER, "ci_low": NUMBER,
+                  "ci_high": NUMBER, "confidence": NUMBER}
+
+
+def previous_rows(out_dir: Path) -> tuple[dict[str, dict], dict[str, list[dict]]]:
+    """The rows of the tables now in `out_dir`, by study id, typed as build_tables makes them
+    ({} when there are none or they cannot be read)."""
+    def read(name: str, kinds) -> list[dict]:
+        try:
+            frame = pd.read_csv(Path(out_dir) / name, dtype=str, keep_default_na=False)
+        except (OSError, ValueError):
+            return []
+        return [{col: _cell(value, kinds(col)) for col, value in row.items()} for row in frame.to_dict("records")]
+
+    studies = {row["study_id"]: row for row in read("studies.csv", lambda c: COUNT if c == "n_conflicts" else kind(c))
+               if row.get("study_id")}
+    outcomes: dict[str, list[dict]] = {}
+    for row in read("outcomes.csv", _OUTCOME_KINDS.get):
+        outcomes.setdefault(row.get("study_id"), []).append(row)
     return studies, outcomes
 
 
-def rebuild(out_dir: Path, skipped: list[tuple[Path, str]] | None = None, input_dir: Path | None = None):
-    """Records on disk -> studies.csv and outcomes.csv -> the pooled outputs that depend on them
-    (pipeline.meta.run_meta): what `crmo-extract merge` does, callable after any curator's edit.
-    Returns (studies, outcomes, MetaResult)."""
-    from .meta import run_meta
-
-    studies, outcomes = write_tables(out_dir, skipped)
-    return studies, outcomes, run_meta(out_dir, input_dir=input_dir)
+def _cell(value: str, kind_of: str | None):
+    if value == "":
+        return None
+    try:
+        if kind_of == COUNT:
+            return int(value)
+        if kind_of == NUMBER:
+            return float(value)
+    except ValueError:
+        pass
+    return value

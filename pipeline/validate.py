@@ -254,22 +254,31 @@ def _locate(source: str, path: list) -> tuple[int | None, int | None]:
 
 
 def validate_paths(paths) -> tuple[list[Issue], int]:
-    """Issues (schema and arithmetic) for every record file under `paths` (files or folders), and how
-    many files were read."""
+    """Issues (schema, study id, arithmetic, evidence) for every record file under `paths` (files or
+    folders), and how many files were read. Files are read with bounds (pipeline.recordfile): a
+    FIFO, a huge or deeply nested file is one issue, never a hang or a crash."""
+    from .evidence import evidence_issues
+    from .names import shown
+    from .recordfile import RecordFileError, read_record, study_id_mismatch
+
     files = []
     for p in map(Path, paths):
         files += sorted(p.glob("*.json")) if p.is_dir() else [p]
     issues: list[Issue] = []
     for f in files:
+        name = shown(f)
         try:
-            source = f.read_text("utf-8")
-            record = json.loads(source)
-        except json.JSONDecodeError as exc:
-            issues.append(Issue(str(f), "$", f"not valid JSON: {exc.msg}", exc.lineno, exc.colno))
+            record, source = read_record(f)
+        except RecordFileError as exc:
+            issues.append(Issue(name, "$", str(exc), exc.line, exc.column))
             continue
-        except (OSError, UnicodeDecodeError) as exc:
-            issues.append(Issue(str(f), "$", f"cannot read: {exc}"))
+        except OSError as exc:
+            issues.append(Issue(name, "$", f"cannot read: {exc.strerror or exc}"))
             continue
-        issues += record_issues(record, str(f), source)
-        issues += consistency_issues(record, str(f), source)
+        issues += record_issues(record, name, source)
+        if isinstance(record, dict) and isinstance(record.get("study_id"), str) and record["study_id"] != f.stem:
+            line, col = _locate(source, ["study_id"])
+            issues.append(Issue(name, "$.study_id", study_id_mismatch(record["study_id"], shown(f.stem)), line, col))
+        issues += consistency_issues(record, name, source)
+        issues += evidence_issues(record, f, source)
     return issues, len(files)

@@ -8,6 +8,20 @@ ARTICLE = CORPUS / "000_d33954fccfbc9fe7.txt"     # Turkish cohort, full article
 ABSTRACT = CORPUS / "003_c2fd9f538eddb657.txt"    # Danish cohort, conference abstract
 
 
+def distinct_copy(seed: Path, dest: Path, k: int) -> Path:
+    """A copy of a seed paper with bytes of its own: a batch reads a file with the same bytes as
+    another input once (the other is a copy). The mark is letters only, so no rule reads it."""
+    mark = ""
+    while True:
+        k, r = divmod(k, 26)
+        mark = "abcdefghijklmnopqrstuvwxyz"[r] + mark
+        if not k:
+            break
+    dest = Path(dest)
+    dest.write_bytes(seed.read_bytes() + f"\nCopy {mark}.\n".encode())
+    return dest
+
+
 @pytest.fixture(scope="session")
 def seed_records():
     """Records the pipeline makes of the two seed papers, keyed by study id."""
@@ -28,9 +42,8 @@ def seed_outputs(seed_records, tmp_path_factory):
     import copy
     import json
 
-    from pipeline.meta import run_meta
     from pipeline.record import schema_ref_for
-    from pipeline.tables import write_tables
+    from pipeline.runner import build_tables, pool
 
     out = tmp_path_factory.mktemp("seed_outputs")
     for study_id, record in seed_records.items():
@@ -39,6 +52,6 @@ def seed_outputs(seed_records, tmp_path_factory):
         record = copy.deepcopy(record)
         record["$schema"] = schema_ref_for(path)
         path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    write_tables(out)
-    run_meta(out)
+    build_tables(out, None, force=True)   # stamped, as a run leaves them (pipeline.stamps)
+    pool(out)
     return out

@@ -7,12 +7,13 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline import cache, runner
 from pipeline.runner import BatchSettings, run
 
-from .conftest import ABSTRACT, ARTICLE
+from .conftest import ABSTRACT, ARTICLE, distinct_copy
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def papers(tmp_path):
     src.mkdir()
     for k in range(3):
         for seed in (ARTICLE, ABSTRACT):
-            shutil.copy(seed, src / f"{seed.stem}_{k}.txt")
+            distinct_copy(seed, src / f"{seed.stem}_{k}.txt", k)
     (src / "garbage.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
     return src
 
@@ -194,4 +195,7 @@ def test_tables_validate_again_a_record_edited_after_the_run(papers, tmp_path):
     skipped = []
     studies, _ = write_tables(out, skipped, trusted=stamps)
     assert [(p.name, reason.split(":")[0]) for p, reason in skipped] == [(path.name, "fails the schema")]
-    assert len(studies) == 5
+    # Its study keeps the row of its last valid version, marked.
+    issues = dict(zip(studies.study_id, studies.record_issue))
+    assert issues.pop(path.stem).startswith("fails the schema: $.figures.n_male.value")
+    assert len(issues) == 5 and all(pd.isna(v) for v in issues.values())

@@ -22,7 +22,7 @@ from pipeline import store
 from pipeline.runner import BatchSettings, run
 from pipeline.validate import SCHEMA_PATH, record_issues
 
-from .conftest import ABSTRACT, ARTICLE, ROOT
+from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy
 
 STUDY = ARTICLE.stem  # n_patients 15, n_male 8, n_female 7
 
@@ -166,13 +166,14 @@ def test_merge_rebuilds_the_tables_with_curated_values_first(out):
     assert (row.n_patients, row.n_male) == (16, 9) and pd.isna(row.n_female)
 
 
-def test_merge_leaves_out_a_broken_record_and_names_it(out):
+def test_merge_names_a_broken_record_and_keeps_its_last_valid_rows_marked(out):
     path = record_path(out)
     path.write_text(path.read_text("utf-8").replace('"value": 8,', '"value": "eight",', 1), "utf-8")
     result = cli("merge", "--out", out)
-    assert result.exit_code == 0
-    assert f"{path}: left out of the tables" in result.output
-    assert STUDY not in set(pd.read_csv(out / "studies.csv").study_id)
+    assert result.exit_code == 3
+    assert f"{path}: left out of the tables: fails the schema: $.figures.n_male.value" in result.output
+    row = studies_row(out)
+    assert row.n_male == 8 and row.record_issue.startswith("fails the schema: $.figures.n_male.value")
 
 
 def test_machine_disagreement_becomes_a_suggestion_in_the_run_report(papers, out):
@@ -243,7 +244,7 @@ def test_invalid_value_gets_a_clear_error_and_run_leaves_the_file_untouched(pape
 
     before = path.read_bytes()
     result = cli("run", papers, "--out", out, "--quiet")
-    assert result.exit_code == 0, result.output  # extraction succeeded; the kept file is in the report
+    assert result.exit_code == 3, result.output  # extraction succeeded; a record was kept invalid
     assert path.read_bytes() == before
     entry = file_entry(out)
     assert (entry["status"], entry["record"]) == ("ok", "kept")
@@ -362,7 +363,7 @@ def test_run_killed_midway_leaves_every_file_whole(tmp_path, out):
     papers.mkdir()
     for i in range(40):
         for seed in (ARTICLE, ABSTRACT):
-            shutil.copy(seed, papers / f"{i:02d}_{seed.name}")
+            distinct_copy(seed, papers / f"{i:02d}_{seed.name}", i)
     target = tmp_path / "killed"
     run(papers, target)  # the old files the killed run overwrites
     first = {p: p.stat().st_mtime_ns for p in (target / "records").glob("*.json")}
@@ -388,8 +389,9 @@ def test_run_killed_midway_leaves_every_file_whole(tmp_path, out):
     for path in target.glob("*.csv"):
         pd.read_csv(path)
     # A temporary file may remain from a write cut short; it is named .<file>.<random>.tmp and
-    # nothing reads it (records are *.json).
-    assert all(p.name.startswith(".") and p.suffix == ".tmp"
+    # nothing reads it (records are *.json); a record the kill caught set aside, .<file>.<random>.aside,
+    # is put back by the next run. .lock is the output folder's lock.
+    assert all(p.name == ".lock" or p.name.startswith(".") and p.suffix in (".tmp", ".aside")
                for p in target.rglob("*") if p.is_file() and p.suffix not in (".json", ".csv"))
 
 
@@ -397,13 +399,13 @@ def test_only_a_record_holding_a_curators_work_is_flushed_to_disk(papers, tmp_pa
     """Flushing every machine-made record cost about 10 % of a --jobs 2 run; a machine record damaged
     by a power cut is made again, a curator's work could not be."""
     durable = {}
-    write = store.atomic_write
+    fill_temporary = store._filled_temporary
 
-    def spy(path, fill, durable_=True):
+    def spy(path, fill, durable_):
         durable[path.name] = durable_
-        write(path, fill, durable_)
+        return fill_temporary(path, fill, durable_)
 
-    monkeypatch.setattr(store, "atomic_write", spy)
+    monkeypatch.setattr(store, "_filled_temporary", spy)
     out = tmp_path / "out"
     run(papers, out, settings=BatchSettings(jobs=1))
     assert durable[f"{STUDY}.json"] is False and durable[f"{ABSTRACT.stem}.json"] is False

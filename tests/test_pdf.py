@@ -1,5 +1,4 @@
 """The PDF stage on PDFs typeset from the seed texts, and on unreadable files."""
-import logging
 import re
 
 import pdfplumber
@@ -183,11 +182,11 @@ def test_time_limit_stops_a_slow_paper_between_pages(one_column):
         read_pdf(one_column, PdfSettings(timeout_seconds=0))
 
 
-def test_page_limit_reads_the_first_pages_and_warns(one_column, caplog):
-    with caplog.at_level(logging.WARNING, logger="pipeline.pdf"):
-        pages = read_pdf(one_column, PdfSettings(max_pages=2))
+def test_page_limit_reads_the_first_pages_and_says_so(one_column):
+    notes = []
+    pages = read_pdf(one_column, PdfSettings(max_pages=2), notes)
     assert [p.number for p in pages] == [1, 2]
-    assert "reading the first 2 of 4 pages" in caplog.text
+    assert notes == ["read the first 2 of 4 pages (PdfSettings.max_pages)"]
 
 
 def test_settings_from_dict_rejects_unknown_key_by_name():

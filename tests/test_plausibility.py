@@ -198,7 +198,9 @@ def test_a_run_never_writes_a_curated_infinity_into_records_or_the_report(tmp_pa
             _strict(other.read_text("utf-8"))
     merged = CliRunner().invoke(app, ["merge", "--out", str(out)])
     assert f"{path}: left out of the tables" in merged.output
-    assert ARTICLE.stem not in (out / "studies.csv").read_text("utf-8")
+    # The study keeps the row of its last valid version, marked with why (issue 16).
+    row = next(line for line in (out / "studies.csv").read_text("utf-8").splitlines() if line.startswith(ARTICLE.stem))
+    assert "Infinity is not a finite number" in row
 
     with pytest.raises(ValueError):
         atomic_write_json(tmp_path / "x.json", {"value": math.nan})

@@ -64,10 +64,15 @@ class Curator:
     """What a person does on the page, in Selenium's words."""
 
     def __init__(self, driver, url):
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
-        self.d, self.url, self.By, self.Wait = driver, url, By, WebDriverWait
+        def wait(d, timeout):
+            # A save reloads the page: an element found just before the reload is stale, so look again.
+            return WebDriverWait(d, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+        self.d, self.url, self.By, self.Wait = driver, url, By, wait
 
     def open(self, path):
         self.d.get(self.url + path)
@@ -168,11 +173,11 @@ def test_a_curator_checks_and_corrects_figures_in_the_browser(driver, server):
     assert len(page.item("s:age_diagnosis").find_elements(page.By.CSS_SELECTOR, "button.pick")) == 2
     assert "age_diagnosis: picked median 9.0 (0.6-15.0) years" in page.saved(page.version, lambda: page.keys("2"))
     assert "selected" in page.item("s:age_diagnosis").get_attribute("class")   # back on it after the save
-    assert page.marked_text().startswith("age at diagnosis of 9.0 years (range: 0.6-15.0)")
+    assert page.marked_text().startswith("with a median age at diagnosis of 9.0 years (range: 0.6-15.0)")
     assert "c-curated" in page.item("s:age_diagnosis").get_attribute("class")
 
     # Add a figure the machine missed by selecting its evidence in the text.
-    phrase = "All of the patients had multifocal"
+    phrase = "common presenting symptom"
     page.d.execute_script("""
         const phrase = arguments[0];
         const seg = Array.from(document.querySelectorAll('#paper-text .seg')).find(s => s.textContent.includes(phrase));
@@ -188,11 +193,12 @@ def test_a_curator_checks_and_corrects_figures_in_the_browser(driver, server):
     page.css("#add-from-selection").click()
     assert page.css("#add-quote").text == phrase
     from selenium.webdriver.support.ui import Select
-    Select(page.css("#add-form select[name=field]")).select_by_value("n_unifocal")
+    Select(page.css("#add-form select[name=field]")).select_by_value("site_")   # a bone of the curator's choosing
+    page.css("#add-form input[name=bone]").send_keys("fibula")
     page.css("#add-form input[name=value]").send_keys("0")
-    assert "n_unifocal: added 0" in page.saved(page.version, lambda: page.css("#add-form button[type=submit]").click())
+    assert "site_fibula: added 0" in page.saved(page.version, lambda: page.css("#add-form button[type=submit]").click())
     text = ARTICLE.read_text("utf-8")
-    added = record(out)["figures"]["n_unifocal"]
+    added = record(out)["figures"]["site_fibula"]
     start = text.index(phrase)   # the first segment holding it is the first occurrence
     assert (added["value"], added["evidence"][0]["quote"], added["evidence"][0]["start"]) == (0, phrase, start)
     page.select("s:age_diagnosis")
@@ -215,7 +221,7 @@ def test_a_curator_checks_and_corrects_figures_in_the_browser(driver, server):
         ("n_patients", 15, 15, "curated", "ab"), ("n_male", 8, 9, "curated", "ab"), ("n_relapse", 4, 4, "rejected", "ab"),
         ("age_diagnosis_stat", "median", "median", "curated", "ab"), ("age_diagnosis_value", 10.5, 9.0, "curated", "ab"),
         ("age_diagnosis_min", 3.0, 0.6, "curated", "ab"), ("age_diagnosis_max", 16.5, 15.0, "curated", "ab"),
-        ("age_diagnosis_unit", "years", "years", "curated", "ab"), ("n_unifocal", None, 0, "curated", "ab")]
+        ("age_diagnosis_unit", "years", "years", "curated", "ab"), ("site_fibula", None, 0, "curated", "ab")]
     studies = pd.read_csv(out / "studies.csv")
     row = studies[studies.study_id == STUDY].iloc[0]
     assert (row.n_male, row.age_diagnosis_value, row.age_diagnosis_min, row.n_conflicts) == (9, 9.0, 0.6, 0)

@@ -213,7 +213,7 @@ def test_merge_rebuilds_the_pooled_outputs_and_says_so(pooled_seeds, tmp_path):
 
     done = CliRunner().invoke(app, ["merge", "--out", str(out)])
     assert done.exit_code == 0, done.output
-    assert "meta-analysis (run again, since it depends on the tables): pooled 3 group(s)" in done.output
+    assert "meta-analysis: pooled 3 group(s)" in done.output
     after = pd.read_csv(out / "pooled.csv")
     mtx = (after.drug == "methotrexate") & (after.outcome == "clinical")
     assert (before[mtx].n_total == after[mtx].n_total).all()

@@ -89,7 +89,7 @@ class Pooling:
                 self._thread.start()
 
     def _loop(self) -> None:
-        from ..meta import run_meta
+        from ..runner import pool
 
         while True:
             with self._cv:
@@ -100,8 +100,8 @@ class Pooling:
                 self._pending = False
             try:
                 with lock.hold(self.out_dir, self.holder, wait=self.wait_for_lock):
-                    result = run_meta(self.out_dir)
-                state, message = "idle", result.message
+                    result = pool(self.out_dir)
+                state, message = "idle", result
             except lock.LockError as exc:
                 state, message = "failed", str(exc)
             except Exception as exc:  # the page says so and offers to rebuild; the records are saved
@@ -186,13 +186,15 @@ class ReviewSession:
         return Saved(message, version_of(path.read_bytes()), [i.message for i in checks], merged, tables)
 
     def _write_tables(self) -> str:
-        from ..tables import write_tables
+        """The tables rebuilt as `crmo-extract merge` rebuilds them (runner.build_tables)."""
+        from ..cache import Cache
+        from ..runner import build_tables
 
-        skipped: list = []
-        studies, outcomes = write_tables(self.out_dir, skipped)
-        text = f"studies.csv ({len(studies)} studies) and outcomes.csv ({len(outcomes)} rows) rebuilt"
-        if skipped:
-            text += "; left out (fails validation): " + ", ".join(p.name for p, _ in skipped)
+        last = Cache(self.out_dir, rules="").study_ids
+        left_out, (n_studies, n_outcomes) = build_tables(self.out_dir, None if last is None else set(last), force=True)
+        text = f"studies.csv ({n_studies} studies) and outcomes.csv ({n_outcomes} rows) rebuilt"
+        if left_out:
+            text += "; left out (fails validation): " + ", ".join(left["record"] for left in left_out)
         return text
 
     def rebuild(self) -> str:
