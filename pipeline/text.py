@@ -15,7 +15,7 @@ from wordfreq import zipf_frequency
 # A word broken at a line end: "charac-\nterized", "TNF-\n\na", "chil- \ndren". The pattern starts
 # at the hyphen, which the regex engine finds fast; the left part is read back from it (_word_start).
 # "(\w+)-..." would try every letter of every word.
-_BREAK = re.compile(r"-(?<=\w-)[ \t]*\n\s*(\w+)")
+_BREAK = re.compile(r"-(?<=\w-)(?:[ \t]*\n\s*(\w+)| +(\w+))")
 # Zipf frequency above which a string counts as an English word (see _keep_hyphen).
 _WORD = 3.0
 # Prefixes medical writing hyphenates ("non-steroidal", "anti-inflammatory", "self-limiting").
@@ -47,6 +47,13 @@ def _keep_hyphen(left: str, right: str) -> bool:
     return _zipf(left) >= _WORD and _zipf(right) >= _WORD
 
 
+def _split_word(left: str, right: str) -> bool:
+    """Is "left- right" one word broken where a line ended in the text the paper was copied from
+    ("chil- dren", "le- sions")? Its halves are not words, the whole is."""
+    return (left.isalpha() and right.isalpha() and _zipf(left + right) >= _COMMON
+            and _zipf(left) < _WORD and _zipf(right) < _WORD)
+
+
 @dataclass(frozen=True)
 class Normalised:
     text: str
@@ -74,13 +81,16 @@ def normalise(kept: str) -> Normalised:
         # A right part does not start another break: "a-\nb-\nc" joins only "a-\nb".
         if hyphen == joined_to:
             continue
-        left, right = kept[_word_start(kept, hyphen):hyphen], m.group(1)
+        group = 1 if m.group(1) is not None else 2
+        left, right = kept[_word_start(kept, hyphen):hyphen], m.group(group)
+        if group == 2 and not _split_word(left, right):
+            continue  # "long- and short-term": a hyphen before a space joins only a word's two halves
         pieces.append(kept[pos:hyphen])
         to_kept.extend(range(pos, hyphen))
-        if _keep_hyphen(left, right):
+        if group == 1 and _keep_hyphen(left, right):
             pieces.append("-")
             to_kept.append(hyphen)
-        pos = m.start(1)
+        pos = m.start(group)
         joined_to = m.end()
     pieces.append(kept[pos:])
     to_kept.extend(range(pos, len(kept) + 1))

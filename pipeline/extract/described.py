@@ -84,6 +84,11 @@ def read_value(tokens: list[Token], k: int, stop: int) -> Value | None:
         while j < stop and (tokens[j].is_quantity or tokens[j].concept == "time_unit" or tokens[j].text == "-"):
             j += 1
         return replace(value, last=j, spread=True, unit=unit or _unit(tokens[j - 1]), stat=SPREADS[tokens[i].concept])
+    if i + 3 < stop and tokens[i].concept == "range" and not (tokens[i + 1].is_quantity and tokens[i + 2].text in ("-", "to")) or (
+            i + 4 < stop and tokens[i].concept == "range" and tokens[i + 1].text in (":", ",")):
+        j = i + 1 + (tokens[i + 1].text in (":", ","))
+        if j + 2 < stop and tokens[j].is_quantity and tokens[j + 1].text in ("-", "to") and tokens[j + 2].is_quantity:
+            return replace(value, last=j + 3, lo=tokens[j].quantity.value, hi=tokens[j + 2].quantity.value)  # "10.5 years range: 5-14"
     if i < stop and tokens[i].text in ("(", "[", ","):
         close = {"(": ")", "[": "]", ",": None}[tokens[i].text]
         j = i + 1
@@ -97,9 +102,18 @@ def read_value(tokens: list[Token], k: int, stop: int) -> Value | None:
         value = replace(value, last=end, stat=named)
         numbers = [n for n, t in enumerate(inside) if t.is_quantity]
         spread = next((t.concept for t in inside if t.concept in SPREADS), None)
+        ranged = next((n for n, t in enumerate(inside) if t.concept == "range"), None)
+        if spread and ranged is not None and spread != "iqr":
+            # "14.2 months (SD 11.6, range 2-48)": the spread, then the range
+            after = [n for n in numbers if n > ranged]
+            if len(after) >= 2:
+                return replace(value, lo=inside[after[0]].quantity.value, hi=inside[after[1]].quantity.value,
+                               unit=unit or next((_unit(t) for t in inside if _unit(t)), None), stat=named or "mean")
         if spread:
             return replace(value, spread=True, unit=unit or next((_unit(t) for t in inside if _unit(t)), None),
                            stat=named or SPREADS[spread])
+        if len(numbers) == 2 and len(inside) == 3 and inside[1].text in (";", ","):
+            return replace(value, spread=True, stat=named or "median")  # "7.3 (2.5; 10.6)": quartiles
         if len(numbers) >= 2 and inside[numbers[0] + 1:numbers[1]] and all(
                 t.text in ("-", "to") or t.concept == "time_unit" for t in inside[numbers[0] + 1:numbers[1]]):
             lo_unit = next((_unit(t) for t in inside[numbers[0] + 1:numbers[1]] if _unit(t)), None)
@@ -148,6 +162,8 @@ def _close(tokens: list[Token], lo: int, k: int) -> bool:
 def anchor_of(tokens: list[Token], lo: int, hi: int) -> Anchor | None:
     """The statistic the phrase tokens[lo:hi] names, from its concepts."""
     concepts = {c for c, _ in _concepts(tokens, lo, hi)}
+    if concepts & {"other_disease", "other_duration"}:
+        return None  # "age at IBD diagnosis", "the median disease duration": not this statistic
     if hi > lo and tokens[hi - 1].text == "at" and "age" not in concepts:
         # "onset at 9 years", "diagnosed at 11 years": an age without the word
         if "onset" in concepts and "diagnosis" not in concepts:
@@ -210,8 +226,8 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
             continue
         done = v.last
         lo = max(clause_start(tokens, k), _previous_value_end(tokens, k))
-        if _count_or_share(tokens, k):
-            continue
+        if _count_or_share(tokens, k) or (k and tokens[k - 1].concept == "threshold"):
+            continue  # "up to 4 years of follow-up": a bound, not a statistic
         anchors = [x for x in (anchor_of(tokens, p, q) for p, q in _phrases(tokens, lo, k)) if x]
         if anchors and not _close(tokens, anchors[-1].first, k):
             anchors = []
@@ -266,11 +282,12 @@ def _anchor_after(tokens: list[Token], lo: int, k: int, v: Value, stop: int) -> 
     """A statistic named after its value: "The average age was 45 years (20-80 yrs) at the time of
     diagnosis", "aged 4-15 years at diagnosis"; not one whose name goes on to a value of its own."""
     hi = min(stop, v.last + 8)
-    nxt = next((j for j in range(v.last, hi) if tokens[j].is_quantity and not _count_or_share(tokens, j)), hi)
+    nxt = next((j for j in range(v.last, stop) if tokens[j].is_quantity and not _count_or_share(tokens, j)), stop)
     words = {c for c, _ in _concepts(tokens, max(lo, k - 4), k)}
-    after = {c for c, _ in _concepts(tokens, v.last, nxt)}
-    if nxt < hi or not after & {"onset", "diagnosis", "followup", "delay"}:
-        return None
+    after = {c for c, _ in _concepts(tokens, v.last, min(nxt, hi))}
+    if nxt < stop or not after & {"onset", "diagnosis", "followup", "delay"}:
+        return None  # the words after the value go on to a value of their own
+    nxt = hi
     anchor = anchor_of(tokens, v.last, nxt)
     if anchor is None and "age" in words:
         anchor = anchor_of(tokens, max(lo, k - 4), nxt)  # the age before the value, the event after it
@@ -305,7 +322,7 @@ def _unit_near(a: Analysed, tokens: list[Token], anchor: Anchor, v: Value, stop:
         j += 1
     if j < stop and _unit(tokens[j]):
         return _unit(tokens[j])
-    if j + 1 < stop and tokens[j].text in ("and", ",", "or") and tokens[j + 1].is_quantity:
+    if j + 1 < stop and tokens[j].text in ("and", ",", "or", "vs", "versus") and tokens[j + 1].is_quantity:
         nxt = read_value(tokens, j + 1, stop)  # "11.7 ± 3.8 and 14.4 ± 2.7 years": values listed share the unit
         return nxt.unit if nxt else None
     return None

@@ -105,6 +105,7 @@ class Context:
     n: int | None = None
     n_spans: list[Span] = field(default_factory=list)
     percents: list[tuple[str, int, float]] = field(default_factory=list)
+    memo: dict = field(default_factory=dict)   # what a rule module computes once per paper
 
     @classmethod
     def of(cls, paper: Paper) -> Context:

@@ -22,6 +22,8 @@ from .tokens import Token
 ROLES = ("count", "denom", "pct", "lo", "hi")
 # Tokens that end a clause: a mention's words never reach across them.
 CLAUSE_ENDS = frozenset({";", ".", "whereas", "while", "but", "however"})
+# Words a full stop after does not end: "vs.", "e.g.", "approx.".
+ABBREVIATIONS = frozenset({"vs", "e", "g", "i", "approx", "ca", "cf", "fig", "no", "nos", "al", "resp", "min", "max", "yr", "yrs", "mo", "mos"})
 # Words that start a sentence: printed with a capital after a lower-case word, they mark a full stop
 # the text lost ("... an initial unifocal lesion In multifocal forms ...").
 SENTENCE_STARTS = frozenset({"in", "the", "of", "among", "at", "all", "a", "an", "most", "only", "we", "our",
@@ -40,6 +42,8 @@ def ends_clause(tokens: list[Token], j: int) -> bool:
         return not _inside_brackets(tokens, j)
     if tokens[j].text != ".":
         return tokens[j].text in CLAUSE_ENDS
+    if j and tokens[j - 1].text in ABBREVIATIONS:
+        return False  # "31 vs. 27", "e.g. the tibia"
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
     return nxt is None or not (nxt.text[:1].islower() or nxt.text in ("-", ")", ",", "/"))
 

@@ -82,6 +82,20 @@ def counts_for_percent(percent: float, total: int, slack: float = 0.5) -> list[i
     return [k for k in range(total + 1) if abs(100 * k / total - percent) <= tol]
 
 
+def share_of(percent: float, total: int) -> tuple[int, bool] | None:
+    """(count, truncated) of the one whole count of `total` a printed percentage stands for: by
+    rounding as printed, or else, for a whole percentage, by truncation as some authors print them
+    (8 of 12 printed "66%"). None when no count, or more than one, fits."""
+    fits = counts_for_percent(percent, total)
+    if len(fits) == 1:
+        return fits[0], False
+    if not fits and float(percent).is_integer():
+        cut = [k for k in range(total + 1) if int(100 * k / total) == int(percent)]
+        if len(cut) == 1:
+            return cut[0], True
+    return None
+
+
 def parse_number(text: str) -> float | int | None:
     """The value of one number as printed, or None when `text` is not one whole number.
 

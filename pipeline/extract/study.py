@@ -20,9 +20,10 @@ from functools import lru_cache
 from typing import Iterator
 
 from .. import vocab
+from ..fields import SITE_PREFIX
 from .engine import Analysed, Candidate, Context, Key, Registry
 from .mentions import Mention, clause_start as _clause_start, clause_stop as _clause_stop, ends_clause, starts_clause
-from .quantities import as_count, counts_for_percent
+from .quantities import as_count, counts_for_percent, share_of
 from .tokens import Token, concepts_in as _concepts, lexicon
 
 STUDY = Registry()
@@ -164,6 +165,8 @@ def read_mention(a: Analysed, m: Mention) -> Reading | None:
     if (m.first and tokens[m.first - 1].concept == "threshold") or (
             m.last < len(tokens) and tokens[m.last].concept == "threshold"):
         return None  # "at least 2", "two or more": a bound, not a count
+    if m.first >= 2 and tokens[m.first - 1].text == "of" and tokens[m.first - 2].concept in ("mean", "median"):
+        return None  # "a median of 5": a statistic, not a count of people
     lo, hi = noun_phrase(a, m)
     # With the words inside a joined mention: "20 [children] (20/36)".
     hlo, hhi = (m.first + 1 if m.head else lo), hi
@@ -263,8 +266,9 @@ def _predicate(a: Analysed, lo: int, hi: int) -> tuple[str, int] | None:
         if c in ("person", "time_unit", "measure_unit"):
             return None  # another noun phrase: what follows is about it
     bones = _bones(a, lo, hi)
-    if len(bones) == 1 and not _not_sites(a, lo, hi) and {c for c, _ in concepts} & INVOLVEMENT:
-        return f"site_{bones[0][0]}", bones[0][1]
+    if len(bones) == 1 and not _not_sites(a, lo, hi) and ({c for c, _ in concepts} & INVOLVEMENT or (
+            tokens[lo].text == "of" and bones[0][1] - lo <= 2)):
+        return f"site_{bones[0][0]}", bones[0][1]  # "had tibial lesions", "42 cases of femur"
     return None
 
 
@@ -281,6 +285,8 @@ def _label(a: Analysed, m: Mention) -> tuple[str, int] | None:
     found = None
     for c, i in reversed(_concepts(tokens, lo, m.first)):
         if c in FIELD_CONCEPTS:
+            if any(t.concept in ("negation", "none") or t.text in ("no", "without") for t in tokens[max(lo, i - 3):i]):
+                return None  # "No further flares occurred in four patients": four without
             found = _field_of(a, i, m.first)
             break
         if c in ("time_unit", "measure_unit", "other_group"):
@@ -318,8 +324,8 @@ def in_subgroup(a: Analysed, m: Mention, n: int | None) -> bool:
     tokens = a.tokens
     start = clause_start(a, m.first)
     for c, i in _concepts(tokens, start, min(m.last + 2, len(tokens))):
-        if c == "scope" and (i < m.first or i == m.last):  # "of these, four", "six of whom"
-            return True
+        if c == "scope" and (i < m.first or (i == m.last and m.count is not None)):  # "of these, four", "six of whom"
+            return True  # ("55.6% of them were female" is a share of the group just named)
     first = tokens[start].text if start < len(tokens) else ""
     if first in ("of", "among", "in", "within", "for"):
         comma = next((j for j in range(start, m.first) if tokens[j].text == ","), None)
@@ -350,12 +356,13 @@ def cohort_statements(ctx: Context) -> list[Statement]:
     weights = policy()
     out: list[Statement] = []
     for a in ctx.own:
-        readings = [(m, read_mention(a, m)) for m in a.mentions]
+        paired = {id(m): r for m, c, r in _pairs(a) if c is m}  # "boys than girls (20 vs. 15)"
+        readings = [(m, paired.get(id(m)) or read_mention(a, m)) for m in a.mentions]
         people = [(m, r) for m, r in readings if r and r.field in ("person", "n_male", "n_female") and m.value]
         parts = _partitions(a, people)
         cues = _cue_owners(a)
         for m, r in people:
-            if r.field != "person" and m not in parts:
+            if r.field != "person" and m not in parts and not _one_sex_cohort(ctx, m, r):
                 continue
             owned = cues.get(m.first, {})
             score, reasons = _score(a, m, weights, set(owned))
@@ -371,14 +378,17 @@ def cohort_statements(ctx: Context) -> list[Statement]:
         out += _one_case(a, weights)
         for group in _groups(parts):
             total = sum(m.value for m in group)
-            clause = {c for c, _ in _concepts(a.tokens, clause_start(a, group[0].first), group[-1].last + len(group[-1].after))}
+            clause = {c for c, _ in _concepts(a.tokens, clause_start(a, group[0].first), clause_stop(a, group[-1].last - 1))}
+            sexes = {r.field for m, r in people if m in group}
+            if "enrol" not in clause and not sexes <= set(SEXES.values()) and "together" not in {t.text for t in a.tokens}:
+                continue  # "three are free of symptoms and one needed more": parts of a group, not the cohort
             score = weights["partition_sum"] + (weights["enrolment"] if "enrol" in clause else 0)
             span = a.span_of(group[0].first, group[-1].last)
             out.append(Statement(total, span, score, ["sum of parts"] + (["enrolment"] if "enrol" in clause else [])))
     return out
 
 
-CUES = frozenset({"enrol", "final", "screened"})
+CUES = frozenset({"enrol", "final", "screened", "treat"})
 
 
 def _depths(tokens: list[Token]) -> list[int]:
@@ -418,12 +428,23 @@ def _cue_owners(a: Analysed) -> dict[int, dict[str, int]]:
                     continue  # "a biopsy that confirmed the diagnosis": not said of the count
                 d = (i - m.last, 0)
             else:
+                if m.first and tokens[m.first - 1].text in ("among", "from", "within"):
+                    continue  # "18 ... were found among 4229 patients": the larger group found in
                 d = (m.first - i, 1)
             if best is None or d < best[0]:
                 best = (d, m)
         if best:
             owners[best[1].first][c] = i
     return owners
+
+
+def _one_sex_cohort(ctx: Context, m: Mention, r: Reading) -> bool:
+    """ "Seven girls were treated": a count of one sex is the cohort when the paper counts no one of
+    the other sex."""
+    if "sexes" not in ctx.memo:
+        ctx.memo["sexes"] = {rr.field for a in ctx.own for mm in a.mentions
+                             for rr in [read_mention(a, mm)] if rr and rr.field in SEXES.values()}
+    return r.how == "noun" and ctx.memo["sexes"] == {r.field}
 
 
 def _one_case(a: Analysed, w: dict) -> list[Statement]:
@@ -461,6 +482,8 @@ def _score(a: Analysed, m: Mention, w: dict, cues: set[str]) -> tuple[float, lis
         add("enrolment")
     if "final" in cues:
         add("final")
+    if "treat" in cues and "enrol" not in cues:
+        add("treated")  # "Nine patients received zoledronic acid": a treatment study's cohort
     verb = next((t.text for t in tokens[np_end:m.last + len(m.after)] if t.text in grammar()["phrase_stops"]), None)
     if m.shape in LABELLING:
         add("reference")  # "Patients (n = 27) had ...": the size of the group the sentence is about
@@ -514,7 +537,14 @@ def _partitions(a: Analysed, people: list[tuple[Mention, Reading]]) -> set:
             continue
         texts = " ".join(t.text for t in between)
         joined = any(t.text in joiners for t in between) or "together with" in texts
+        if any(t.concept in CUES for t in between) or ", and the" in texts or ", the" in texts:
+            continue  # "records of 64 patients ..., and the outcomes of 27 patients were followed": not parts
         sexes = {r1.field, r2.field}
+        if any(t.text in ("ratio", "ratios") for t in a.tokens[clause_start(a, m1.first):m1.first]):
+            continue  # "a female-to-male ratio of 3:1": not counts
+        if sexes == {"n_male", "n_female"} and all(t.text in grammar()["joiners"] or t.text == "." or t.concept in SEXES
+                                                   for t in between):
+            joined = True  # "20 vs. 15", "8M/7F": the two sexes make the whole
         if joined and (sexes == {"n_male", "n_female"} or (r1.field == r2.field == "person" and m2.value < 10 * m1.value)):
             if m1.total or m2.total or m1.pct or m2.pct:
                 continue
@@ -594,7 +624,7 @@ def field_counts(ctx: Context) -> Iterator[Candidate]:
         if a.table:
             yield from _table_row(ctx, a)
             continue
-        pairs = list(_pairs(a))
+        pairs = list(_pairs(a)) + list(_one_label_pair(ctx, a))
         paired = {id(m) for m, _, _ in pairs}
         pairs, ratios = _sex_ratios(ctx, a, pairs)
         yield from ratios
@@ -604,6 +634,34 @@ def field_counts(ctx: Context) -> Iterator[Candidate]:
         for m, r in readings:
             if r is not None and _counted(r.field):
                 yield from _count_candidates(ctx, a, m, r)
+
+
+def _one_label_pair(ctx: Context, a: Analysed) -> Iterator[tuple[Mention, Mention, Reading]]:
+    """One sex named before a pair that adds up to the cohort: "a female predominance (10:2)",
+    "girls:boys 9:3" is handled by _pairs; here the second count is the other sex."""
+    tokens, n = a.tokens, ctx.n
+    if n is None:
+        return
+    for k, m in enumerate(a.mentions):
+        if m.value is None:
+            continue
+        if m.denom is not None and m.shape == "count_slash":
+            second = Mention("count", m.first, m.last, count=m.denom, before=m.before, after=m.after)
+        elif k + 1 < len(a.mentions) and a.mentions[k + 1].value is not None and \
+                [t.text for t in tokens[m.last:a.mentions[k + 1].first]] == [":"]:
+            second = a.mentions[k + 1]
+        else:
+            continue
+        if m.value + second.value != n:
+            continue
+        lo = m.first - len(m.before)
+        labels = [(c, i) for c, i in _concepts(tokens, lo, m.first) if c in SEXES]
+        if len(labels) != 1 or labels[0][1] < m.first - 5:
+            continue
+        sex, i = labels[0]
+        other = "female" if sex == "male" else "male"
+        yield m, m, Reading(SEXES[sex], "pair", (i, i + 1))
+        yield second, second, Reading(SEXES[other], "pair", (i, i + 1))
 
 
 def _sex_ratios(ctx: Context, a: Analysed, pairs: list) -> tuple[list, list[Candidate]]:
@@ -663,9 +721,23 @@ def _count_candidates(ctx: Context, a: Analysed, m: Mention, r: Reading) -> Iter
         extra = {"pct": m.percent} if m.percent is not None else {}
         yield Candidate(key, m.value, [span], rule, conf, extra=extra)
     elif m.percent is not None and m.count is None and not sub and ctx.n and 0 <= m.percent <= 100:
-        fits = counts_for_percent(m.percent, ctx.n)
-        if len(fits) == 1:
-            yield Candidate(key, fits[0], [span, *ctx.n_spans], f"{rule}_percent", 0.7, derived=True)
+        share = share_of(m.percent, ctx.n)
+        if share is not None:
+            conf = 0.6 if share[1] else 0.7
+            if r.field.startswith(SITE_PREFIX) and not _shares_fit(ctx):
+                conf = 0.45  # this paper's percentages are of varying groups (lesions, the imaged)
+            yield Candidate(key, share[0], [span, *ctx.n_spans], f"{rule}_percent", conf, derived=True)
+
+
+def _shares_fit(ctx: Context) -> bool:
+    """Do the paper's percentages read as shares of the cohort? Where most printed percentages fit
+    no whole number of the cohort, they are of other groups, and a bone's percentage may be too."""
+    if "shares_fit" not in ctx.memo:
+        shares = [m.percent for a in ctx.prose for m in a.mentions
+                  if m.count is None and m.percent is not None and 0 < m.percent < 100]
+        fit = sum(1 for p in shares if share_of(p, ctx.n) is not None)
+        ctx.memo["shares_fit"] = len(shares) < 4 or fit >= 0.6 * len(shares)
+    return ctx.memo["shares_fit"]
 
 
 def columns(header: Analysed | None) -> list[str]:
@@ -727,7 +799,7 @@ def _pairs(a: Analysed) -> Iterator[tuple[Mention, Mention, Reading]]:
         if len(loose) > 2:
             continue
         group = [m]
-        while k < len(mentions) and all(t.text in joiners for t in tokens[group[-1].last:mentions[k].first]):
+        while k < len(mentions) and all(t.text in joiners or t.text == "." for t in tokens[group[-1].last:mentions[k].first]):
             group.append(mentions[k])
             k += 1
         if len(group) == 1 and m.denom is not None and len(labels) == 2:
@@ -739,6 +811,14 @@ def _pairs(a: Analysed) -> Iterator[tuple[Mention, Mention, Reading]]:
         for (label, i), c in zip(labels, counts):
             field = FIELD_OF.get(label, label)
             yield (group[0] if c not in group else c), c, Reading(field, "pair", (i, i + 1))
+
+
+def _all_but(tokens: list[Token], j: int) -> tuple[int, int] | None:
+    """(N, the token after it) of "all but N", "all except N", "all ... except one"."""
+    for k in range(j, min(j + 4, len(tokens) - 1)):
+        if tokens[k].text in ("but", "except", "apart") and tokens[k + 1].is_quantity and tokens[k + 1].quantity.count is not None:
+            return tokens[k + 1].quantity.count, k + 2
+    return None
 
 
 @STUDY.rule
@@ -758,6 +838,11 @@ def quantified(ctx: Context) -> Iterator[Candidate]:
             value = 0 if t.concept == "none" else ctx.n
             if value is None:
                 continue
+            but = _all_but(tokens, j)
+            if but is not None and t.concept == "all":
+                value, j = value - but[0], but[1]  # "multifocal lesions in all but one patient"
+                if value < 0:
+                    continue
             m = Mention("quantifier", i, j, before=tuple(tokens[clause_start(a, i):i]),
                         after=tuple(tokens[j:clause_stop(a, j - 1)]))
             if in_subgroup(a, m, ctx.n) or any(c == "scope" for c, _ in _concepts(tokens, i, j)):
