@@ -57,12 +57,12 @@ def _pdf_document(path: Path, settings) -> Document:
     from .pdf import PdfReadError, read_pdf
 
     try:
-        pages = read_pdf(path, settings)
+        read = read_pdf(path, settings)
     except PdfReadError as exc:
         raise ReadError(str(exc)) from None
     parts, spans, tables = [], [], []
     pos = 0
-    for page in pages:
+    for page in read.pages:
         spans.append((page.number, pos, pos + len(page.text)))
         tables += [(pos + a, pos + b) for a, b in page.table_spans]
         parts.append(page.text)
@@ -70,4 +70,4 @@ def _pdf_document(path: Path, settings) -> Document:
     text = "\n\n".join(parts)
     if not text.strip():
         raise ReadError("no text layer: OCR it first")
-    return Document(path.stem, str(path), text, spans, tables)
+    return Document(path.stem, str(path), text, spans, tables, notes=list(read.notes))

@@ -82,6 +82,8 @@ class Document:
     pages: list[tuple[int | None, int, int]]
     # Offsets of lines that a PDF's table finder turned into table rows.
     table_spans: list[tuple[int, int]] = field(default_factory=list)
+    # What of the file was not read (a PDF cut at max_pages), for the run report.
+    notes: list[str] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         for number, start, end in self.pages:

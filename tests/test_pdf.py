@@ -41,7 +41,7 @@ def all_text(pages):
 
 
 def test_single_column_keeps_every_line_and_order(one_column):
-    text = all_text(read_pdf(one_column))
+    text = all_text(read_pdf(one_column).pages)
     first = text.index("There were 15 CRMO patients")
     later = text.index("Demographic, clinical and laboratory features")
     assert first < later
@@ -49,7 +49,7 @@ def test_single_column_keeps_every_line_and_order(one_column):
 
 
 def test_two_column_page_is_not_interleaved(two_column):
-    pages = read_pdf(two_column)
+    pages = read_pdf(two_column).pages
     for page in (pages[0], pages[2]):  # the pages without a table
         left = column_lines(two_column, page.number, left=True)
         right = column_lines(two_column, page.number, left=False)
@@ -61,14 +61,14 @@ def test_two_column_page_is_not_interleaved(two_column):
 
 
 def test_text_flows_from_left_column_foot_to_right_column_head(two_column):
-    page = read_pdf(two_column)[0]
+    page = read_pdf(two_column).pages[0]
     left = column_lines(two_column, 1, left=True)
     right = column_lines(two_column, 1, left=False)
     assert f"{left[-1]}\n{right[0]}" in page.text
 
 
 def test_running_header_and_page_numbers_are_removed(two_column):
-    pages = read_pdf(two_column)
+    pages = read_pdf(two_column).pages
     assert len(pages) >= 3
     for page in pages:
         assert "Pediatric Rheumatology 2019" not in page.text
@@ -80,7 +80,7 @@ def test_running_header_and_page_numbers_are_removed(two_column):
 
 @pytest.mark.parametrize("layout", ["one_column", "two_column"])
 def test_table_rows_are_lines_once_and_inside_table_spans(layout, request):
-    pages = read_pdf(request.getfixturevalue(layout))
+    pages = read_pdf(request.getfixturevalue(layout)).pages
     text = all_text(pages)
     for row in ("Femur 10 (66.7)", "Male gender 8 (53.4)", "Calcaneus 1 (6.6)",
                 "Non-steroid anti-inflammatory drugs (NSAID), n (%) 1 (6.6)"):
@@ -98,7 +98,7 @@ def test_table_rows_are_lines_once_and_inside_table_spans(layout, request):
 
 
 def test_table_caption_is_prose_before_its_rows(two_column):
-    pages = read_pdf(two_column)
+    pages = read_pdf(two_column).pages
     page = next(p for p in pages if "Femur 10 (66.7)" in p.text)
     caption = page.text.index("Table II. Distribution of Affected Bones")
     assert caption < page.text.index("Vertebra 10 (66.7)")
@@ -112,21 +112,21 @@ def test_page_numbers_match_the_page_the_words_are_on(layout, request):
         truth = {w: next(i + 1 for i, p in enumerate(pdf.pages) if w in (p.extract_text() or ""))
                  for w in ("lipopolysaccharide", "Calcaneus", "SPSS", "enlighten")}
     assert max(truth.values()) >= 2
-    pages = read_pdf(path)
+    pages = read_pdf(path).pages
     for word, number in truth.items():
         assert [p.number for p in pages if word in p.text] == [number], word
 
 
 def test_hyphenated_line_ends_are_not_joined(tmp_path):
     path = lines_pdf(tmp_path / "abstract.pdf", ABSTRACT.read_text("utf-8").splitlines())
-    text = all_text(read_pdf(path))
+    text = all_text(read_pdf(path).pages)
     assert "etiology, charac-\nterized by nonbacterial" in text
     assert "characterized" not in text
 
 
 def test_paragraph_gap_becomes_blank_line(tmp_path):
     path = lines_pdf(tmp_path / "abstract.pdf", ABSTRACT.read_text("utf-8").splitlines())
-    text = all_text(read_pdf(path))
+    text = all_text(read_pdf(path).pages)
     assert "(NSAIDs) and\n\nGlucocorticoid" in text
     assert "unknown etiology, charac-\nterized" in text
 
@@ -135,14 +135,14 @@ def test_empty_file_fails_with_reason(tmp_path):
     path = tmp_path / "empty.pdf"
     path.write_bytes(b"")
     with pytest.raises(PdfReadError, match="^empty file$"):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_html_named_pdf_fails_as_not_a_pdf(tmp_path):
     path = tmp_path / "paper.pdf"
     path.write_text("<!DOCTYPE html><html><body>Access denied</body></html>")
     with pytest.raises(PdfReadError, match=r"^not a PDF: file starts with '<!DOCTYPE html>"):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_truncated_pdf_fails_as_unreadable(tmp_path, one_column):
@@ -150,42 +150,42 @@ def test_truncated_pdf_fails_as_unreadable(tmp_path, one_column):
     path = tmp_path / "cut.pdf"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(PdfReadError, match="^not a readable PDF: "):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_corrupt_pdf_body_fails_as_unreadable_not_with_a_parser_exception(tmp_path):
     path = tmp_path / "junk.pdf"
     path.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n")
     with pytest.raises(PdfReadError, match="^not a readable PDF: "):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_encrypted_pdf_with_user_password_fails_with_reason(tmp_path):
     path = encrypted_pdf(tmp_path / "locked.pdf", user_password="secret")
     with pytest.raises(PdfReadError, match="^encrypted PDF: remove the password first$"):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_encrypted_pdf_with_empty_user_password_is_read(tmp_path):
     path = encrypted_pdf(tmp_path / "owner_only.pdf", user_password="")
-    pages = read_pdf(path)
+    pages = read_pdf(path).pages
     assert "There were 15 CRMO patients (8M/7F)" in pages[0].text
 
 
 def test_scanned_pdf_without_text_layer_fails_with_reason(tmp_path):
     path = scanned_pdf(tmp_path / "scan.pdf")
     with pytest.raises(PdfReadError, match="^no text layer: OCR it first$"):
-        read_pdf(path)
+        read_pdf(path).pages
 
 
 def test_time_limit_stops_a_slow_paper_between_pages(one_column):
     with pytest.raises(PdfReadError, match=r"^time limit of 0 s exceeded at page 1$"):
-        read_pdf(one_column, PdfSettings(timeout_seconds=0))
+        read_pdf(one_column, PdfSettings(timeout_seconds=0)).pages
 
 
 def test_page_limit_reads_the_first_pages_and_warns(one_column, caplog):
     with caplog.at_level(logging.WARNING, logger="pipeline.pdf"):
-        pages = read_pdf(one_column, PdfSettings(max_pages=2))
+        pages = read_pdf(one_column, PdfSettings(max_pages=2)).pages
     assert [p.number for p in pages] == [1, 2]
     assert "reading the first 2 of 4 pages" in caplog.text
 
@@ -198,7 +198,7 @@ def test_settings_from_dict_rejects_unknown_key_by_name():
 
 def test_missing_file_fails_with_reason(tmp_path):
     with pytest.raises(PdfReadError, match="^cannot open file: "):
-        read_pdf(tmp_path / "nope.pdf")
+        read_pdf(tmp_path / "nope.pdf").pages
 
 
 def _values(record):

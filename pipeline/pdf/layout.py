@@ -1,0 +1,218 @@
+"""Reading order: a page's words and tables -> segments of lines, each read top to bottom.
+
+A segment is one column of one section of the page, or a full-width band (title, abstract, a
+table spanning the columns). Columns are found from the words' positions (the vertical band the
+fewest rows cross, with column text on both sides; not assumed to be the middle), and each column
+is split again the same way until no gutter is left: two columns, three, a sidebar beside two.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Union
+
+from .geometry import Line, Table, Word, cluster_lines, quantile
+from .settings import PdfSettings
+
+Item = Union[Line, Table]
+
+
+@dataclass
+class Segment:
+    page: int
+    page_height: float
+    items: list[Item]      # lines and tables, top to bottom
+    left: float            # the column's text edges: a line that ends short of `right` was
+    right: float           # broken on purpose (a table row), not because the next word did not fit
+    flows: bool            # the text goes on from the previous segment (the next column of a section)
+    rules: list[tuple[float, float, float]] = field(default_factory=list)   # the page's horizontal rules
+
+
+def reading_order(words: list[Word], tables: list[Table], settings: PdfSettings, page: int,
+                  page_height: float, rules: list[tuple[float, float, float]] | None = None) -> list[Segment]:
+    segments = _order(words, tables, settings, page, page_height, 0, False)
+    for seg in segments:
+        seg.rules = rules or []
+    return segments
+
+
+def _order(words: list[Word], tables: list[Table], settings: PdfSettings, page: int, height: float,
+           depth: int, flows: bool) -> list[Segment]:
+    if not words and not tables:
+        return []
+    left = min([w.x0 for w in words] + [t.x0 for t in tables])
+    right = max([w.x1 for w in words] + [t.x1 for t in tables])
+    rows = cluster_lines(words)
+    gutter = find_gutter(rows, settings, tables) if depth < settings.max_column_depth else None
+    if gutter is None:
+        items = sorted([*rows, *tables], key=lambda item: item.top)
+        return [Segment(page, height, items, left, right, flows)]
+
+    labels = _label_rows(rows, gutter, settings)
+    _absorb_short_column_runs(labels)
+    units: list[tuple[float, str, Item]] = [(r.top, label, r) for r, label in zip(rows, labels)]
+    for t in tables:
+        wide = t.x0 < gutter - settings.min_gutter and t.x1 > gutter + settings.min_gutter
+        units.append((t.top, "F" if wide else "C", t))
+    units.sort(key=lambda u: u[0])
+
+    segments: list[Segment] = []
+    i = 0
+    while i < len(units):
+        kind = units[i][1]
+        j = i
+        while j < len(units) and units[j][1] == kind:
+            j += 1
+        items = [u[2] for u in units[i:j]]
+        goes_on = flows if i == 0 else False
+        if kind == "F":
+            segments.append(Segment(page, height, items, left, right, goes_on))
+        else:
+            # Text flows from the foot of the left column to the head of the right one.
+            sides = ([], []), ([], [])
+            for item in items:
+                if isinstance(item, Line):
+                    for w in item.words:
+                        sides[(w.x0 + w.x1) / 2 >= gutter][0].append(w)
+                else:
+                    sides[(item.x0 + item.x1) / 2 >= gutter][1].append(item)
+            segments += _order(*sides[0], settings, page, height, depth + 1, goes_on)
+            segments += _order(*sides[1], settings, page, height, depth + 1, True)
+        i = j
+    return segments
+
+
+def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = ()) -> float | None:
+    """x of the gap between two columns, or None for a single column.
+
+    The gutter is the vertical band that the fewest rows have a word over, with column text on
+    both sides; it need not be at the middle, and the columns' baselines need not line up. A table
+    counts as the rows it is high, so a column that holds mostly tables is still a column.
+    """
+    heights = [r.height for r in rows]
+    line_height = statistics.median(heights) if heights else 10.0
+    # Each row as its words' spans, with a weight: 1 for a text row, its height in rows for a table.
+    spans: list[tuple[list[tuple[float, float]], int]] = [([(w.x0, w.x1) for w in r.words], 1) for r in rows]
+    spans += [([(t.x0, t.x1)], max(1, round((t.bottom - t.top) / line_height))) for t in tables]
+    total = sum(n for _, n in spans)
+    if total < 6 or not rows:
+        return None
+    x_min = min(x0 for row, _ in spans for x0, _ in row)
+    x_max = max(x1 for row, _ in spans for _, x1 in row)
+    span = x_max - x_min
+    if span <= 0:
+        return None
+    diff = [0] * (int(span) + 3)
+    for row, n in spans:
+        for x0, x1 in row:
+            diff[int(x0 - x_min)] += n
+            diff[int(x1 - x_min) + 1] -= n
+    cover, running = [], 0
+    for d in diff:
+        running += d
+        cover.append(running)
+    lo, hi = int(0.1 * span), int(0.9 * span)
+    least = min(cover[lo: hi + 1])
+    if least > 0.5 * total:
+        return None
+    # Centre of the widest run of bins near the least coverage: a few stray words (a long
+    # keyword line) may poke into the gutter.
+    ceiling = least + max(2, 0.05 * total)
+    best_x, best_width, i = 0.0, -1, lo
+    while i <= hi:
+        if cover[i] > ceiling:
+            i += 1
+            continue
+        j = i
+        while j <= hi and cover[j] <= ceiling:
+            j += 1
+        if j - i > best_width:
+            best_width, best_x = j - i, (i + j - 1) / 2
+        i = j
+    if best_width < settings.min_gutter:
+        return None
+    gutter = x_min + best_x
+    left_x0, left_x1, right_x0, right_x1 = [], [], [], []
+    for row, n in spans:
+        if any(x0 < gutter < x1 for x0, x1 in row):
+            continue
+        lw = [s for s in row if s[1] <= gutter]
+        rw = [s for s in row if s[0] >= gutter]
+        if lw:
+            left_x0 += [lw[0][0]] * n
+            left_x1 += [lw[-1][1]] * n
+        if rw:
+            right_x0 += [rw[0][0]] * n
+            right_x1 += [rw[-1][1]] * n
+    need_rows = max(3, 0.1 * total)
+    if len(left_x0) < need_rows or len(right_x0) < need_rows:
+        return None
+    # Column extents, not line lengths: a sidebar's lines are short but its column is not; a
+    # table's number column is narrow in both.
+    need = settings.min_column_fraction * span
+    left_extent = quantile(left_x1, 0.9) - quantile(left_x0, 0.1)
+    right_extent = quantile(right_x1, 0.9) - quantile(right_x0, 0.1)
+    if left_extent < need or right_extent < need:
+        return None
+    return gutter
+
+
+def _label_rows(rows: list[Line], gutter: float, settings: PdfSettings) -> list[str]:
+    """Label each row full-width ("F") or in a column ("C").
+
+    A row is full-width when a word crosses the gutter. Rows of a wide unruled table do not cross
+    it (its column gap falls on the gutter), so a run of two or more rows is also full-width when
+    each has wide gaps on both sides of the gutter, or when its right part does not start at the
+    right column's left edge.
+    """
+    right_starts = [
+        min(w.x0 for w in r.words if w.x0 >= gutter)
+        for r in rows
+        if any(w.x1 <= gutter for w in r.words) and any(w.x0 >= gutter for w in r.words)
+    ]
+    right_edge = statistics.median(right_starts) if right_starts else gutter
+    labels = []
+    for row in rows:
+        if any(w.x0 < gutter < w.x1 for w in row.words):
+            labels.append("F")
+            continue
+        left = [w for w in row.words if w.x1 <= gutter]
+        right = [w for w in row.words if w.x0 >= gutter]
+        if left and right and (
+            right[0].x0 - right_edge > 2 * settings.min_gutter
+            or (_has_wide_gap(left, settings.min_gutter) and _has_wide_gap(right, settings.min_gutter))
+        ):
+            labels.append("T")
+        else:
+            labels.append("C")
+    tableish = [label == "T" for label in labels]
+    for i, is_t in enumerate(tableish):
+        if is_t:
+            alone = not (i > 0 and tableish[i - 1]) and not (i + 1 < len(labels) and tableish[i + 1])
+            labels[i] = "C" if alone else "F"
+    return labels
+
+
+def _has_wide_gap(words: list[Word], width: float) -> bool:
+    return any(b.x0 - a.x1 >= width for a, b in zip(words, words[1:]))
+
+
+def _absorb_short_column_runs(labels: list[str]) -> None:
+    """Turn runs of < 3 column rows between full-width rows into full-width.
+
+    A heading such as "Abstract" above a full-width abstract does not cross the gutter, but it
+    belongs to the full-width flow, not to a column.
+    """
+    i = 0
+    while i < len(labels):
+        if labels[i] != "C":
+            i += 1
+            continue
+        j = i
+        while j < len(labels) and labels[j] == "C":
+            j += 1
+        bounded_above = i == 0 or labels[i - 1] == "F"
+        bounded_below = j == len(labels) or labels[j] == "F"
+        if j - i < 3 and bounded_above and bounded_below and (i > 0 or j < len(labels)):
+            labels[i:j] = ["F"] * (j - i)
+        i = j

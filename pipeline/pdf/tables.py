@@ -1,0 +1,376 @@
+"""Tables in a PDF -> rows in the form the extractors read from a text file's flattened tables.
+
+A text file's table is a caption line ("Table II. Bones involved ..."), then one line per row,
+its cells joined by a space ("Femur 10 (66.7)", "Pamidronate 11 8 (72.7)"). A PDF sets the same
+table in many ways, and each is brought back to that form:
+
+- ruled tables (a grid of rules): pdfplumber's table finder;
+- unruled tables, or tables with rules above and below only: runs of lines whose words leave the
+  same white bands between cells (`aligned_tables`); a cell that wraps onto a second line stays in
+  its row (the lines of one row are closer than the gap between rows);
+- tables set as text, one short line per row after a caption: after a "Table N" caption, each line
+  broken on purpose (the next word would have fitted) is a row, a line broken because the next
+  word did not fit goes on in the next line, and a row broken across a column or a page goes on
+  in the next column; this goes on until running prose (a paragraph of full lines) resumes;
+- rows run together into one paragraph ("... Femur 14 (53.8) Tibia 13 (50.0) ..."): cut where a
+  value is followed by a capitalised word (`split_rows`).
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterator
+
+from .. import vocab
+from .geometry import Line, Row, Table, Word
+from .layout import Segment
+from .settings import PdfSettings
+
+
+@lru_cache(maxsize=1)
+def caption_pattern() -> re.Pattern:
+    """The caption of a table, as the sections stage recognises it in a text file."""
+    return re.compile(vocab.load("sections.json")["table_caption"])
+
+
+# --- ruled tables ---------------------------------------------------------------------------
+
+def ruled_tables(page: Any, settings: PdfSettings) -> list[Table]:
+    # find_tables is costly; a ruled table needs at least two rules each way.
+    if len(page.horizontal_edges) < 2 or len(page.vertical_edges) < 2:
+        return []
+    tables = []
+    for table in page.find_tables():
+        rows = []
+        for cells in table.extract(x_tolerance=settings.x_tolerance):
+            present = [c for c in cells if c and c.strip()]
+            text = " ".join(" ".join(c.split()) for c in present)
+            if text:
+                rows.append(Row(text, max(c.count("\n") + 1 for c in present)))
+        ncols = max((len(r.cells) for r in table.rows), default=0)
+        # A single framed box (sidebar, page border) is prose, not a table.
+        if len(rows) >= 2 and ncols >= 2:
+            x0, top, x1, bottom = (float(v) for v in table.bbox)
+            tables.append(Table(x0, top, x1, bottom, rows))
+    return tables
+
+
+# --- unruled tables: white bands between cells ----------------------------------------------
+
+def _cell_count(line: Line, gap: float) -> int:
+    return 1 + sum(1 for a, b in zip(line.words, line.words[1:]) if b.x0 - a.x1 >= gap)
+
+
+def _bands(lines: list[Line], gap: float) -> list[tuple[float, float]]:
+    """The white vertical bands at least `gap` wide between the words of `lines`."""
+    spans = sorted((w.x0, w.x1) for line in lines for w in line.words)
+    bands = []
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= gap:
+            bands.append((reach, x0))
+        reach = max(reach, x1)
+    return bands
+
+
+def aligned_tables(segment: Segment, settings: PdfSettings) -> None:
+    """Replace the lines of a segment that form an unruled table by a Table: the lines between two
+    horizontal rules with a white band between cells, and runs of lines with cells that leave
+    the same white bands."""
+    gap = settings.min_cell_gap
+    items = segment.items
+    bounded = _ruled_regions(segment, settings)
+    out: list[Line | Table] = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if i in bounded:
+            end, table = bounded[i]
+            out.append(table)
+            i = end
+            continue
+        if not isinstance(item, Line) or _cell_count(item, gap) < 2:
+            out.append(item)
+            i += 1
+            continue
+        run = [item]
+        j = i + 1
+        while j < len(items) and isinstance(items[j], Line) and j not in bounded:
+            nxt = items[j]
+            if nxt.top - run[-1].bottom > 2.5 * max(nxt.height, run[-1].height) or not _bands([*run, nxt], gap):
+                break
+            run.append(nxt)
+            j += 1
+        found = _aligned_table(run, settings, bounded=False)
+        if found is None:
+            out.append(item)
+            i += 1
+        else:
+            table, used = found
+            out.append(table)
+            i += used
+    segment.items = out
+
+
+def _ruled_regions(segment: Segment, settings: PdfSettings) -> dict[int, tuple[int, Table]]:
+    """Tables between two horizontal rules across the segment: first item index -> (end, table).
+    A region is a table only if a white band runs between its cells; a boxed paragraph is prose."""
+    gap = settings.min_cell_gap
+    width = segment.right - segment.left
+    ys = sorted(y for x0, x1, y in segment.rules
+                if x0 >= segment.left - 10 and x1 <= segment.right + 10 and x1 - x0 >= 0.4 * width)
+    found: dict[int, tuple[int, Table]] = {}
+    items = segment.items
+    for y0, y1 in zip(ys, ys[1:]):
+        inside = [k for k, item in enumerate(items) if y0 < (item.top + item.bottom) / 2 < y1]
+        if not inside or any(not isinstance(items[k], Line) for k in inside):
+            continue
+        first, last = inside[0], inside[-1]
+        if last - first + 1 != len(inside):
+            continue
+        lines = [items[k] for k in inside]
+        if _bands(lines, gap) and not any(k in found for k in inside):
+            table, _ = _aligned_table(lines, settings, bounded=True)
+            found[first] = (last + 1, table)
+    return found
+
+
+def _aligned_table(run: list[Line], settings: PdfSettings, bounded: bool) -> tuple[Table, int] | None:
+    """The table a run of lines makes, and how many of the lines it takes; None if it is not one.
+
+    Rows: a line with a cell right of the first column starts a row; a line with the first column
+    only (a wrapped label, a section label such as "Presenting features") goes on with the row
+    above when it is closer to it than rows are to each other. Rows that this joins wrongly are
+    cut again by `split_rows`, where a value is followed by a capitalised label.
+    """
+    gap = settings.min_cell_gap
+    multi = [_cell_count(line, gap) >= 2 for line in run]
+    if not bounded:
+        if sum(multi) < 2:
+            return None
+        run = run[: max(k for k, m in enumerate(multi) if m) + 1]
+    bands = _bands(run, gap)
+    if not bands:
+        return None
+    separators = [(a + b) / 2 for a, b in bands]
+    first_end = separators[0]
+    valued = [any((w.x0 + w.x1) / 2 > first_end for w in line.words) for line in run]
+    label = [any((w.x0 + w.x1) / 2 < first_end for w in line.words) for line in run]
+    gaps = [b.top - a.bottom for a, b in zip(run, run[1:])]
+    between = [g for g, v0, v1 in zip(gaps, valued, valued[1:]) if v0 and v1]
+    # With fewer than two rows of values in a row, nothing tells rows apart: one row.
+    row_gap = statistics.median(between) if between else float("inf")
+    tight = [g < settings.row_continuation * row_gap for g in gaps]
+    if not bounded:
+        # Label-only lines after the last row of values belong to it only as its wrapped cell.
+        end = max(k for k, v in enumerate(valued) if v) + 1
+        while end < len(run) and tight[end - 1]:
+            end += 1
+        run = run[:end]
+    groups: list[list[Line]] = []
+    has_value = False
+    for k, line in enumerate(run):
+        close = k > 0 and tight[k - 1]
+        if not groups:
+            joins = False
+        elif valued[k]:
+            joins = close and (not has_value or not label[k])
+        else:
+            joins = close
+        if joins:
+            groups[-1].append(line)
+            has_value = has_value or valued[k]
+        else:
+            groups.append([line])
+            has_value = valued[k]
+    rows = []
+    for group in groups:
+        cells: list[list[str]] = [[] for _ in range(len(separators) + 1)]
+        for line in group:
+            for w in line.words:
+                cells[sum(1 for s in separators if (w.x0 + w.x1) / 2 > s)].append(w.text)
+        rows.append(Row(" ".join(" ".join(c) for c in cells if c), len(group)))
+    table = Table(min(ln.x0 for ln in run), run[0].top, max(ln.x1 for ln in run), run[-1].bottom, rows)
+    return table, len(run)
+
+
+# --- rows run together ----------------------------------------------------------------------
+
+# A cell value: a count, a percentage, a range, a mean (SD), a dash for none, "(%)" closing a header.
+# A value with a full stop ends a sentence, not a row ("... was 4 (IQR 2-6). Disease was ...").
+_VALUE = re.compile(r"^(?:[(\[]?[<>≤≥=~±+\-–−]?\d[\d.,:;/\-–−]*(?<!\.)%?[)\]]*[,;:]?|[-–—]|\(%\)|NA|N/A|NR|ND)$")
+
+
+def split_rows(text: str) -> list[str]:
+    """Rows run together into one text -> the rows: cut after a value followed by a capitalised
+    word ("... Femur 14 (53.8) Tibia 13 (50.0)"). A caption's number does not end a row."""
+    tokens = text.split(" ")
+    caption = caption_pattern().match(text)
+    skip = len(caption.group(0).split()) - 1 if caption else -1
+    rows, start = [], 0
+    for k in range(1, len(tokens)):
+        prev, word = tokens[k - 1], tokens[k]
+        if k - 1 != skip and word[:1].isalpha() and word[:1].isupper() and _VALUE.match(prev):
+            rows.append(" ".join(tokens[start:k]))
+            start = k
+    rows.append(" ".join(tokens[start:]))
+    return [r for r in rows if r]
+
+
+# --- the document: paragraphs, captions and rows --------------------------------------------
+
+@dataclass
+class Unit:
+    """A piece of a page's text: a paragraph of prose lines, a caption, or a table row."""
+    page: int
+    kind: str              # "para" | "caption" | "row"
+    lines: list[str]
+    top: float
+    bottom: float
+    page_height: float
+
+
+@dataclass
+class _Para:
+    lines: list[tuple[Line, Segment]]
+    hard: list[bool] = field(default_factory=list)   # hard[k]: line k was broken on purpose
+
+
+_SENTENCE_END = re.compile(r"[a-z)\]%][.!?](?:\s|$)")
+
+
+def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]:
+    """All pages' segments, in reading order -> units; a table goes on across columns and pages."""
+    if settings.find_tables:
+        for seg in segments:
+            aligned_tables(seg, settings)
+    units: list[Unit] = []
+    in_table = False
+    table_rows_from = 0
+    for block in _blocks(segments, settings):
+        if isinstance(block, tuple):
+            table, seg = block
+            for row in table.rows:
+                units += _rows(row.text, row.lines > 1, seg, table.top, table.bottom)
+            in_table = False
+            continue
+        groups = _groups(block)
+        k = 0
+        first_line, first_seg = block.lines[0]
+        if caption_pattern().match(first_line.text):
+            caption = groups[0]
+            pieces = split_rows(_join(caption)) if len(caption) > 1 else [_join(caption)]
+            if len(pieces) > 1 or len(caption) <= 3:
+                units.append(_unit(first_seg, "caption", [pieces[0]], caption))
+                units += [_row_unit(p, first_seg, caption) for p in pieces[1:]]
+                in_table, table_rows_from, k = True, len(units), 1
+        if in_table:
+            while k < len(groups):
+                group = groups[k]
+                text = _join(group)
+                pieces = split_rows(text) if len(group) > 1 else [text]
+                if len(pieces) < 3 and _is_prose(group, text):
+                    in_table = False
+                    _unmark_trailing(units, table_rows_from)
+                    break
+                units += [_row_unit(p, group[0][1], group) for p in pieces]
+                k += 1
+        if k < len(groups):
+            lines = [pair for g in groups[k:] for pair in g]
+            units.append(_unit(lines[0][1], "para", [ln.text for ln, _ in lines], lines))
+    return units
+
+
+def _blocks(segments: list[Segment], settings: PdfSettings) -> Iterator[_Para | tuple[Table, Segment]]:
+    """Paragraphs (lines joined by vertical gaps and column flow, with their line breaks marked
+    hard or soft) and tables, in reading order."""
+    gaps = _paragraph_gaps(segments, settings)
+    para: _Para | None = None
+    for seg in segments:
+        starts = not seg.flows
+        for item in seg.items:
+            if isinstance(item, Table):
+                if para:
+                    yield para
+                para = None
+                yield item, seg
+                continue
+            if para is not None:
+                prev, prev_seg = para.lines[-1]
+                same = prev_seg is seg
+                if (same and item.top - prev.bottom > gaps[seg.page]) or (not same and starts):
+                    yield para
+                    para = None
+            if para is None:
+                para = _Para([(item, seg)])
+            else:
+                prev, prev_seg = para.lines[-1]
+                para.hard.append(_hard_break(prev, item, prev_seg))
+                para.lines.append((item, seg))
+            starts = False
+    if para:
+        yield para
+
+
+def _paragraph_gaps(segments: list[Segment], settings: PdfSettings) -> dict[int, float]:
+    heights: dict[int, list[float]] = {}
+    for seg in segments:
+        heights.setdefault(seg.page, []).extend(i.height for i in seg.items if isinstance(i, Line))
+    return {page: (statistics.median(h) if h else 10.0) * settings.paragraph_gap for page, h in heights.items()}
+
+
+def _hard_break(line: Line, nxt: Line, seg: Segment) -> bool:
+    """Was `line` broken on purpose: would the next line's first word have fitted after it?"""
+    if line.words[-1].text.endswith("-"):
+        return False
+    first: Word = nxt.words[0]
+    space = 0.25 * line.height
+    return line.x1 + space + (first.x1 - first.x0) < seg.right - 1.0
+
+
+def _groups(para: _Para) -> list[list[tuple[Line, Segment]]]:
+    """A paragraph's lines in runs ending at hard breaks: the rows of a table set as text."""
+    groups = [[para.lines[0]]]
+    for pair, hard in zip(para.lines[1:], para.hard):
+        if hard:
+            groups.append([pair])
+        else:
+            groups[-1].append(pair)
+    return groups
+
+
+def _join(group: list[tuple[Line, Segment]]) -> str:
+    out = ""
+    for line, _ in group:
+        text = line.text
+        out = text if not out else out + text if out.endswith("-") else f"{out} {text}"
+    return out
+
+
+def _is_prose(group: list[tuple[Line, Segment]], text: str) -> bool:
+    """Running prose rather than a row that wrapped: three full lines, or two with a full stop."""
+    return len(group) >= 3 or (len(group) == 2 and bool(_SENTENCE_END.search(text)))
+
+
+def _unit(seg: Segment, kind: str, lines: list[str], source: list[tuple[Line, Segment]]) -> Unit:
+    return Unit(seg.page, kind, lines, min(ln.top for ln, _ in source), max(ln.bottom for ln, _ in source),
+                seg.page_height)
+
+
+def _row_unit(text: str, seg: Segment, source: list[tuple[Line, Segment]]) -> Unit:
+    return _unit(seg, "row", [text], source)
+
+
+def _rows(text: str, wrapped: bool, seg: Segment, top: float, bottom: float) -> list[Unit]:
+    return [Unit(seg.page, "row", [p], top, bottom, seg.page_height) for p in (split_rows(text) if wrapped else [text])]
+
+
+def _unmark_trailing(units: list[Unit], start: int) -> None:
+    """Lines after a table's last row with a figure (a heading, a note) are prose, not rows."""
+    last = max((k for k in range(start, len(units)) if units[k].kind == "row" and any(c.isdigit() for c in units[k].lines[0])),
+               default=start - 1)
+    for unit in units[last + 1:]:
+        if unit.kind == "row":
+            unit.kind = "para"
