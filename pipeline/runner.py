@@ -43,6 +43,7 @@ class Result:
     curation: dict = field(default_factory=dict)  # what write_result did with the record file, for the run report
     written_text: bool = False        # a kept text (text/<study_id>.txt) went with the record
     cached: bool = False              # not extracted this run: unchanged since the last one
+    notes: list[str] = field(default_factory=list)   # what of the file was not read (a PDF cut at max_pages)
     # Failed for a cause outside the paper and the rules (time limit, crashed worker): not cached,
     # so the next run tries again (perhaps with a longer --time-limit).
     transient: bool = False
@@ -81,6 +82,7 @@ def process_file(path: Path) -> Result:
     result = Result(str(path), path.stem, "failed")
     try:
         document = read_document(path)
+        result.notes = document.notes
         paper = document_to_paper(document)
         figures, outcomes, percents = extract_all(paper)
         checks = run_checks(figures, outcomes, percents)
@@ -357,8 +359,8 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
         nonlocal done
         done += 1
         entries[i] = {"file": result.file, "study_id": result.study_id, "status": result.status,
-                      "reason": result.reason, "seconds": result.seconds, "cached": result.cached,
-                      **result.curation}
+                      "reason": result.reason, "notes": result.notes, "seconds": result.seconds,
+                      "cached": result.cached, **result.curation}
         if on_result:
             on_result(result, done, len(papers))
 
@@ -374,7 +376,8 @@ def run(input_dir: Path, out_dir: Path, on_result: Callable[[Result, int, int], 
                 digests[i] = digest
                 yield i, path
             else:
-                finish(i, Result(str(path), entry["study_id"], entry["status"], entry["reason"], cached=True))
+                finish(i, Result(str(path), entry["study_id"], entry["status"], entry["reason"], cached=True,
+                                 notes=entry.get("notes", [])))
 
     if settings.jobs == 1:
         results = results_in_process(to_extract(), out_dir)

@@ -8,7 +8,7 @@ import pytest
 from pipeline.pdf import PdfReadError, PdfSettings, read_pdf
 
 from .conftest import ABSTRACT, ARTICLE
-from .pdf_fixtures import HEADER, article_pdf, encrypted_pdf, lines_pdf, scanned_pdf
+from .pdf_fixtures import LAYOUTS, article_pdf, encrypted_pdf, lines_pdf, scanned_pdf
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +18,12 @@ def article_text():
 
 @pytest.fixture(scope="module")
 def one_column(tmp_path_factory, article_text):
-    return article_pdf(tmp_path_factory.mktemp("pdf") / "one.pdf", article_text, columns=1)
+    return article_pdf(tmp_path_factory.mktemp("pdf") / "one.pdf", article_text, LAYOUTS["one_column_grid"])
 
 
 @pytest.fixture(scope="module")
 def two_column(tmp_path_factory, article_text):
-    return article_pdf(tmp_path_factory.mktemp("pdf") / "two.pdf", article_text, columns=2,
-                       header=HEADER, page_numbers=True)
+    return article_pdf(tmp_path_factory.mktemp("pdf") / "two.pdf", article_text, LAYOUTS["two_column_grid"])
 
 
 def column_lines(path, page_no, left):

@@ -1,8 +1,17 @@
 """Words, lines and tables on a page, in PDF points (x to the right, top downwards)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+# A table cell's value: a count, a percentage, a range, a mean (SD), a dash for none, "(%)"
+# closing a header. A value with a full stop ends a sentence ("... was 4 (IQR 2-6). Disease").
+_VALUE = re.compile(r"^(?:[(\[]?[<>≤≥=~±+\-–−]?\d[\d.,:;/\-–−]*(?<!\.)%?[)\]]*[,;:]?|[-–—]|\(%\)|%|NA|N/A|NR|ND)$")
+
+
+def is_value(token: str) -> bool:
+    return bool(_VALUE.match(token))
 
 
 class Word(NamedTuple):
@@ -78,3 +87,35 @@ def cluster_lines(words: list[Word]) -> list[Line]:
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def white_bands(lines: list[Line], gap: float) -> list[tuple[float, float]]:
+    """The white vertical bands at least `gap` wide between the words of `lines`, left to right."""
+    spans = sorted((w.x0, w.x1) for line in lines for w in line.words)
+    if not spans:
+        return []
+    bands = []
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= gap:
+            bands.append((reach, x0))
+        reach = max(reach, x1)
+    return bands
+
+
+def looks_tabular(lines: list[Line], gap: float) -> bool:
+    """Do these lines, between white bands, make a table rather than columns of prose? A table
+    has a column, other than its labels, of a few words a line (values); prose columns do not."""
+    bands = white_bands(lines, gap)
+    if not bands:
+        return False
+    edges = [(a + b) / 2 for a, b in bands]
+    counts: list[list[int]] = [[] for _ in edges]
+    for line in lines:
+        per = [0] * (len(edges) + 1)
+        for w in line.words:
+            per[sum(1 for e in edges if (w.x0 + w.x1) / 2 > e)] += 1
+        for k, n in enumerate(per[1:]):
+            if n:
+                counts[k].append(n)
+    return any(c and sorted(c)[len(c) // 2] <= 3 for c in counts)

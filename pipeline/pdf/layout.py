@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Union
 
-from .geometry import Line, Table, Word, cluster_lines, quantile
+from .geometry import Line, Table, Word, cluster_lines, is_value, looks_tabular, quantile
 from .settings import PdfSettings
 
 Item = Union[Line, Table]
@@ -30,14 +30,15 @@ class Segment:
 
 def reading_order(words: list[Word], tables: list[Table], settings: PdfSettings, page: int,
                   page_height: float, rules: list[tuple[float, float, float]] | None = None) -> list[Segment]:
-    segments = _order(words, tables, settings, page, page_height, 0, False)
+    rules = rules or []
+    segments = _order(words, tables, rules, settings, page, page_height, 0, False)
     for seg in segments:
-        seg.rules = rules or []
+        seg.rules = rules
     return segments
 
 
-def _order(words: list[Word], tables: list[Table], settings: PdfSettings, page: int, height: float,
-           depth: int, flows: bool) -> list[Segment]:
+def _order(words: list[Word], tables: list[Table], rules: list[tuple[float, float, float]], settings: PdfSettings,
+           page: int, height: float, depth: int, flows: bool) -> list[Segment]:
     if not words and not tables:
         return []
     left = min([w.x0 for w in words] + [t.x0 for t in tables])
@@ -48,7 +49,7 @@ def _order(words: list[Word], tables: list[Table], settings: PdfSettings, page: 
         items = sorted([*rows, *tables], key=lambda item: item.top)
         return [Segment(page, height, items, left, right, flows)]
 
-    labels = _label_rows(rows, gutter, settings)
+    labels = _label_rows(rows, gutter, rules, settings)
     _absorb_short_column_runs(labels)
     units: list[tuple[float, str, Item]] = [(r.top, label, r) for r, label in zip(rows, labels)]
     for t in tables:
@@ -76,8 +77,8 @@ def _order(words: list[Word], tables: list[Table], settings: PdfSettings, page: 
                         sides[(w.x0 + w.x1) / 2 >= gutter][0].append(w)
                 else:
                     sides[(item.x0 + item.x1) / 2 >= gutter][1].append(item)
-            segments += _order(*sides[0], settings, page, height, depth + 1, goes_on)
-            segments += _order(*sides[1], settings, page, height, depth + 1, True)
+            segments += _order(*sides[0], rules, settings, page, height, depth + 1, goes_on)
+            segments += _order(*sides[1], rules, settings, page, height, depth + 1, True)
         i = j
     return segments
 
@@ -132,6 +133,12 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
     if best_width < settings.min_gutter:
         return None
     gutter = x_min + best_x
+    # The gap between a table's labels and its values is no gutter: page columns hold words.
+    apart = [r for r in rows if not any(w.x0 < gutter < w.x1 for w in r.words)]
+    for side in (True, False):
+        words = [w.text for r in apart for w in r.words if ((w.x0 + w.x1) / 2 < gutter) == side]
+        if words and sum(map(is_value, words)) >= 0.6 * len(words):
+            return None
     left_x0, left_x1, right_x0, right_x1 = [], [], [], []
     for row, n in spans:
         if any(x0 < gutter < x1 for x0, x1 in row):
@@ -144,8 +151,8 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
         if rw:
             right_x0 += [rw[0][0]] * n
             right_x1 += [rw[-1][1]] * n
-    need_rows = max(3, 0.1 * total)
-    if len(left_x0) < need_rows or len(right_x0) < need_rows:
+    # Three rows make a column: a table's last rows at the head of the next column.
+    if len(left_x0) < 3 or len(right_x0) < 3:
         return None
     # Column extents, not line lengths: a sidebar's lines are short but its column is not; a
     # table's number column is narrow in both.
@@ -157,13 +164,16 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
     return gutter
 
 
-def _label_rows(rows: list[Line], gutter: float, settings: PdfSettings) -> list[str]:
+def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float, float]],
+                settings: PdfSettings) -> list[str]:
     """Label each row full-width ("F") or in a column ("C").
 
     A row is full-width when a word crosses the gutter. Rows of a wide unruled table do not cross
     it (its column gap falls on the gutter), so a run of two or more rows is also full-width when
     each has wide gaps on both sides of the gutter, or when its right part does not start at the
-    right column's left edge.
+    right column's left edge; unless rules that stay on one side of the gutter are set among
+    them, or one side's table goes on above or below them in its column: then they are two
+    tables side by side, one in each column.
     """
     right_starts = [
         min(w.x0 for w in r.words if w.x0 >= gutter)
@@ -186,10 +196,32 @@ def _label_rows(rows: list[Line], gutter: float, settings: PdfSettings) -> list[
         else:
             labels.append("C")
     tableish = [label == "T" for label in labels]
-    for i, is_t in enumerate(tableish):
-        if is_t:
-            alone = not (i > 0 and tableish[i - 1]) and not (i + 1 < len(labels) and tableish[i + 1])
-            labels[i] = "C" if alone else "F"
+    i = 0
+    while i < len(labels):
+        if not tableish[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(labels) and tableish[j]:
+            j += 1
+        reach = 3 * max(r.height for r in rows[i:j])
+        top, bottom = rows[i].top - reach, rows[j - 1].bottom + reach
+        in_columns = any(top <= y <= bottom and (x1 < gutter or x0 > gutter) for x0, x1, y in rules)
+        # Unruled tables side by side: one of them goes on above or below the run, in its column.
+        for k in (i - 1, j):
+            if 0 <= k < len(rows) and labels[k] == "C":
+                sides = ([w for w in rows[k].words if w.x1 <= gutter], [w for w in rows[k].words if w.x0 >= gutter])
+                in_columns = in_columns or any(_has_wide_gap(side, settings.min_gutter) for side in sides)
+        labels[i:j] = ["C" if j - i == 1 or in_columns else "F"] * (j - i)
+        i = j
+    # A table across the page between rules across the gutter, its labels under the left column
+    # and its values under the right one.
+    wide = sorted(y for x0, x1, y in rules if x0 < gutter - settings.min_gutter and x1 > gutter + settings.min_gutter)
+    for y0, y1 in zip(wide, wide[1:]):
+        inside = [k for k, r in enumerate(rows) if y0 < (r.top + r.bottom) / 2 < y1]
+        if inside and looks_tabular([rows[k] for k in inside], settings.min_cell_gap):
+            for k in inside:
+                labels[k] = "F"
     return labels
 
 

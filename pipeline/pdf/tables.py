@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from .. import vocab
-from .geometry import Line, Row, Table, Word
+from .geometry import Line, Row, Table, Word, is_value, quantile, white_bands
 from .layout import Segment
 from .settings import PdfSettings
 
@@ -63,18 +63,6 @@ def _cell_count(line: Line, gap: float) -> int:
     return 1 + sum(1 for a, b in zip(line.words, line.words[1:]) if b.x0 - a.x1 >= gap)
 
 
-def _bands(lines: list[Line], gap: float) -> list[tuple[float, float]]:
-    """The white vertical bands at least `gap` wide between the words of `lines`."""
-    spans = sorted((w.x0, w.x1) for line in lines for w in line.words)
-    bands = []
-    reach = spans[0][1]
-    for x0, x1 in spans[1:]:
-        if x0 - reach >= gap:
-            bands.append((reach, x0))
-        reach = max(reach, x1)
-    return bands
-
-
 def aligned_tables(segment: Segment, settings: PdfSettings) -> None:
     """Replace the lines of a segment that form an unruled table by a Table: the lines between two
     horizontal rules with a white band between cells, and runs of lines with cells that leave
@@ -99,7 +87,7 @@ def aligned_tables(segment: Segment, settings: PdfSettings) -> None:
         j = i + 1
         while j < len(items) and isinstance(items[j], Line) and j not in bounded:
             nxt = items[j]
-            if nxt.top - run[-1].bottom > 2.5 * max(nxt.height, run[-1].height) or not _bands([*run, nxt], gap):
+            if nxt.top - run[-1].bottom > 2.5 * max(nxt.height, run[-1].height) or not white_bands([*run, nxt], gap):
                 break
             run.append(nxt)
             j += 1
@@ -131,60 +119,59 @@ def _ruled_regions(segment: Segment, settings: PdfSettings) -> dict[int, tuple[i
         if last - first + 1 != len(inside):
             continue
         lines = [items[k] for k in inside]
-        if _bands(lines, gap) and not any(k in found for k in inside):
+        if white_bands(lines, gap) and not any(k in found for k in inside):
             table, _ = _aligned_table(lines, settings, bounded=True)
             found[first] = (last + 1, table)
     return found
 
 
+def _row_break(lines: list[Line], valued: int) -> float:
+    """The gap below which two lines of a table are one row (a wrapped cell) rather than two.
+    Rows set with padding leave two sizes of gap, the narrow one inside a row; rows set without
+    leave one, and each line is a row; a table with a single row of values is one row."""
+    if valued <= 1:
+        return float("inf")
+    gaps = [b.top - a.bottom for a, b in zip(lines, lines[1:])]
+    small, large = quantile(gaps, 0.1), quantile(gaps, 0.9)
+    if large - small < max(2.0, 0.25 * statistics.median(line.height for line in lines)):
+        return float("-inf")
+    return (small + large) / 2
+
+
 def _aligned_table(run: list[Line], settings: PdfSettings, bounded: bool) -> tuple[Table, int] | None:
     """The table a run of lines makes, and how many of the lines it takes; None if it is not one.
 
-    Rows: a line with a cell right of the first column starts a row; a line with the first column
-    only (a wrapped label, a section label such as "Presenting features") goes on with the row
-    above when it is closer to it than rows are to each other. Rows that this joins wrongly are
-    cut again by `split_rows`, where a value is followed by a capitalised label.
+    A line goes on with the row above when the gap between them is a wrapped cell's (`_row_break`);
+    each cell's words are read line by line, so a label set at the foot of its row and a value
+    that wraps come out as "label value". Rows joined wrongly are cut again by `split_rows`, where
+    a value is followed by a capitalised label.
     """
     gap = settings.min_cell_gap
     multi = [_cell_count(line, gap) >= 2 for line in run]
-    if not bounded:
-        if sum(multi) < 2:
-            return None
-        run = run[: max(k for k, m in enumerate(multi) if m) + 1]
-    bands = _bands(run, gap)
+    if not bounded and sum(multi) < 2:
+        return None
+    bands = white_bands(run, gap)
     if not bands:
         return None
     separators = [(a + b) / 2 for a, b in bands]
     first_end = separators[0]
     valued = [any((w.x0 + w.x1) / 2 > first_end for w in line.words) for line in run]
-    label = [any((w.x0 + w.x1) / 2 < first_end for w in line.words) for line in run]
-    gaps = [b.top - a.bottom for a, b in zip(run, run[1:])]
-    between = [g for g, v0, v1 in zip(gaps, valued, valued[1:]) if v0 and v1]
-    # With fewer than two rows of values in a row, nothing tells rows apart: one row.
-    row_gap = statistics.median(between) if between else float("inf")
-    tight = [g < settings.row_continuation * row_gap for g in gaps]
+    end = max(k for k, v in enumerate(valued) if v) + 1 if not bounded else len(run)
+    limit = _row_break(run[:end], sum(valued))
     if not bounded:
         # Label-only lines after the last row of values belong to it only as its wrapped cell.
-        end = max(k for k, v in enumerate(valued) if v) + 1
-        while end < len(run) and tight[end - 1]:
+        while end < len(run) and run[end].top - run[end - 1].bottom < limit:
             end += 1
         run = run[:end]
+        bands = white_bands(run, gap)
+        separators = [(a + b) / 2 for a, b in bands]
+    tight = [b.top - a.bottom < limit for a, b in zip(run, run[1:])]
     groups: list[list[Line]] = []
-    has_value = False
     for k, line in enumerate(run):
-        close = k > 0 and tight[k - 1]
-        if not groups:
-            joins = False
-        elif valued[k]:
-            joins = close and (not has_value or not label[k])
-        else:
-            joins = close
-        if joins:
+        if k > 0 and tight[k - 1]:
             groups[-1].append(line)
-            has_value = has_value or valued[k]
         else:
             groups.append([line])
-            has_value = valued[k]
     rows = []
     for group in groups:
         cells: list[list[str]] = [[] for _ in range(len(separators) + 1)]
@@ -198,11 +185,6 @@ def _aligned_table(run: list[Line], settings: PdfSettings, bounded: bool) -> tup
 
 # --- rows run together ----------------------------------------------------------------------
 
-# A cell value: a count, a percentage, a range, a mean (SD), a dash for none, "(%)" closing a header.
-# A value with a full stop ends a sentence, not a row ("... was 4 (IQR 2-6). Disease was ...").
-_VALUE = re.compile(r"^(?:[(\[]?[<>≤≥=~±+\-–−]?\d[\d.,:;/\-–−]*(?<!\.)%?[)\]]*[,;:]?|[-–—]|\(%\)|NA|N/A|NR|ND)$")
-
-
 def split_rows(text: str) -> list[str]:
     """Rows run together into one text -> the rows: cut after a value followed by a capitalised
     word ("... Femur 14 (53.8) Tibia 13 (50.0)"). A caption's number does not end a row."""
@@ -212,7 +194,7 @@ def split_rows(text: str) -> list[str]:
     rows, start = [], 0
     for k in range(1, len(tokens)):
         prev, word = tokens[k - 1], tokens[k]
-        if k - 1 != skip and word[:1].isalpha() and word[:1].isupper() and _VALUE.match(prev):
+        if k - 1 != skip and word[:1].isalpha() and word[:1].isupper() and is_value(prev):
             rows.append(" ".join(tokens[start:k]))
             start = k
     rows.append(" ".join(tokens[start:]))
@@ -230,6 +212,7 @@ class Unit:
     top: float
     bottom: float
     page_height: float
+    table: int = -1        # rows of one Table (ruled, between rules, aligned) share a number
 
 
 @dataclass
@@ -249,11 +232,11 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
     units: list[Unit] = []
     in_table = False
     table_rows_from = 0
-    for block in _blocks(segments, settings):
+    for number, block in enumerate(_blocks(segments, settings)):
         if isinstance(block, tuple):
             table, seg = block
             for row in table.rows:
-                units += _rows(row.text, row.lines > 1, seg, table.top, table.bottom)
+                units += _rows(row.text, row.lines > 1, seg, table.top, table.bottom, number)
             in_table = False
             continue
         groups = _groups(block)
@@ -271,7 +254,10 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
                 group = groups[k]
                 text = _join(group)
                 pieces = split_rows(text) if len(group) > 1 else [text]
-                if len(pieces) < 3 and _is_prose(group, text):
+                by_capitals = _rows_by_capitals(group) if len(pieces) == 1 and len(group) > 1 else None
+                if by_capitals:
+                    pieces = by_capitals
+                elif len(pieces) < 3 and _is_prose(group, text):
                     in_table = False
                     _unmark_trailing(units, table_rows_from)
                     break
@@ -280,6 +266,7 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
         if k < len(groups):
             lines = [pair for g in groups[k:] for pair in g]
             units.append(_unit(lines[0][1], "para", [ln.text for ln, _ in lines], lines))
+    _captions_first(units)
     return units
 
 
@@ -349,6 +336,31 @@ def _join(group: list[tuple[Line, Segment]]) -> str:
     return out
 
 
+def _rows_by_capitals(group: list[tuple[Line, Segment]]) -> list[str] | None:
+    """Rows set as lines of text that fill the line, so that no break looks made on purpose: a
+    line that starts with a capital starts a row, when the rows so made end with a value
+    ("Median age at onset, years 9.0 (0.6-15.0) years" / "Median age at diagnosis, ...") or are
+    one line (a label row)."""
+    rows: list[list[tuple[Line, Segment]]] = []
+    for pair in group:
+        if not rows or pair[0].text[:1].isupper():
+            rows.append([pair])
+        else:
+            rows[-1].append(pair)
+    texts = [_join(r) for r in rows]
+    valued = [_ends_in_value(t) for t in texts]
+    # A label row ("Presenting symptoms, n (%)") has no value; a wrapped row always has one.
+    if len(texts) > 1 and 2 * sum(valued) >= len(texts) and all(v or len(r) == 1 for v, r in zip(valued, rows)):
+        return texts
+    return None
+
+
+def _ends_in_value(text: str) -> bool:
+    tokens = text.split()
+    return is_value(tokens[-1]) or (len(tokens) > 1 and is_value(tokens[-2]) and tokens[-1].isalpha()
+                                    and tokens[-1].islower() and len(tokens[-1]) <= 6)
+
+
 def _is_prose(group: list[tuple[Line, Segment]], text: str) -> bool:
     """Running prose rather than a row that wrapped: three full lines, or two with a full stop."""
     return len(group) >= 3 or (len(group) == 2 and bool(_SENTENCE_END.search(text)))
@@ -363,8 +375,25 @@ def _row_unit(text: str, seg: Segment, source: list[tuple[Line, Segment]]) -> Un
     return _unit(seg, "row", [text], source)
 
 
-def _rows(text: str, wrapped: bool, seg: Segment, top: float, bottom: float) -> list[Unit]:
-    return [Unit(seg.page, "row", [p], top, bottom, seg.page_height) for p in (split_rows(text) if wrapped else [text])]
+def _rows(text: str, wrapped: bool, seg: Segment, top: float, bottom: float, table: int) -> list[Unit]:
+    return [Unit(seg.page, "row", [p], top, bottom, seg.page_height, table)
+            for p in (split_rows(text) if wrapped else [text])]
+
+
+def _captions_first(units: list[Unit]) -> None:
+    """A caption set below its table goes before the table's rows, as a text file has it: a
+    caption right after a table that has none, on its page, and not right before another table."""
+    k = 0
+    while k < len(units):
+        unit = units[k]
+        before = units[k - 1] if k else None
+        after = units[k + 1] if k + 1 < len(units) else None
+        if (unit.kind == "caption" and before is not None and before.table >= 0 and before.page == unit.page
+                and not (after is not None and after.table >= 0)):
+            first = next(i for i in range(k) if units[i].table == before.table)
+            if first == 0 or units[first - 1].kind != "caption":
+                units.insert(first, units.pop(k))
+        k += 1
 
 
 def _unmark_trailing(units: list[Unit], start: int) -> None:
