@@ -89,33 +89,47 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def covered(lines: list[Line], spans: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
+    """The x-intervals the words of `lines` cover, merged, left to right (added to `spans`)."""
+    merged: list[list[float]] = []
+    for x0, x1 in sorted([*(spans or []), *((w.x0, w.x1) for line in lines for w in line.words)]):
+        if merged and x0 <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], x1)
+        else:
+            merged.append([x0, x1])
+    return [(a, b) for a, b in merged]
+
+
+def bands_between(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    """The white bands at least `gap` wide between merged covered intervals."""
+    return [(a[1], b[0]) for a, b in zip(spans, spans[1:]) if b[0] - a[1] >= gap]
+
+
 def white_bands(lines: list[Line], gap: float) -> list[tuple[float, float]]:
     """The white vertical bands at least `gap` wide between the words of `lines`, left to right."""
-    spans = sorted((w.x0, w.x1) for line in lines for w in line.words)
-    if not spans:
-        return []
-    bands = []
-    reach = spans[0][1]
-    for x0, x1 in spans[1:]:
-        if x0 - reach >= gap:
-            bands.append((reach, x0))
-        reach = max(reach, x1)
-    return bands
+    return bands_between(covered(lines), gap)
 
 
 def looks_tabular(lines: list[Line], gap: float) -> bool:
     """Do these lines, between white bands, make a table rather than columns of prose? A table
-    has a column, other than its labels, of a few words a line (values); prose columns do not."""
+    has a column, besides its labels, of values: a few words a line, mostly figures. Justified
+    prose leaves wide gaps too, and a column of prose can end in short lines ("study.")."""
     bands = white_bands(lines, gap)
     if not bands:
         return False
     edges = [(a + b) / 2 for a, b in bands]
-    counts: list[list[int]] = [[] for _ in edges]
+    columns: list[list[list[str]]] = [[] for _ in edges]
     for line in lines:
-        per = [0] * (len(edges) + 1)
+        per: list[list[str]] = [[] for _ in range(len(edges) + 1)]
         for w in line.words:
-            per[sum(1 for e in edges if (w.x0 + w.x1) / 2 > e)] += 1
-        for k, n in enumerate(per[1:]):
-            if n:
-                counts[k].append(n)
-    return any(c and sorted(c)[len(c) // 2] <= 3 for c in counts)
+            per[sum(1 for e in edges if (w.x0 + w.x1) / 2 > e)].append(w.text)
+        for k, cell in enumerate(per[1:]):
+            if cell:
+                columns[k].append(cell)
+    for cells in columns:
+        if not cells:
+            continue
+        words = [t for c in cells for t in c]
+        if sorted(map(len, cells))[len(cells) // 2] <= 3 and 2 * sum(any(ch.isdigit() for ch in t) or is_value(t) for t in words) >= len(words):
+            return True
+    return False

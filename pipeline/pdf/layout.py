@@ -171,9 +171,9 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
     A row is full-width when a word crosses the gutter. Rows of a wide unruled table do not cross
     it (its column gap falls on the gutter), so a run of two or more rows is also full-width when
     each has wide gaps on both sides of the gutter, or when its right part does not start at the
-    right column's left edge; unless rules that stay on one side of the gutter are set among
-    them, or one side's table goes on above or below them in its column: then they are two
-    tables side by side, one in each column.
+    right column's left edge, and the run looks like a table (a column of values, not justified
+    prose); unless rules that stay on one side of the gutter are set among them, or one side's
+    table goes on above or below them in its column: then they are two tables side by side.
     """
     right_starts = [
         min(w.x0 for w in r.words if w.x0 >= gutter)
@@ -212,7 +212,8 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
             if 0 <= k < len(rows) and labels[k] == "C":
                 sides = ([w for w in rows[k].words if w.x1 <= gutter], [w for w in rows[k].words if w.x0 >= gutter])
                 in_columns = in_columns or any(_has_wide_gap(side, settings.min_gutter) for side in sides)
-        labels[i:j] = ["C" if j - i == 1 or in_columns else "F"] * (j - i)
+        wide = j - i > 1 and not in_columns and looks_tabular(rows[i:j], settings.min_cell_gap)
+        labels[i:j] = ["F" if wide else "C"] * (j - i)
         i = j
     # A table across the page between rules across the gutter, its labels under the left column
     # and its values under the right one.

@@ -37,6 +37,9 @@ class PdfSettings:
     # Narrowest white gap between two cells of an unruled table row, in points: wider than the
     # spaces of justified prose.
     min_cell_gap: float = 7.0
+    # Two lines of one table row (a wrapped cell) are closer than this fraction of the table's
+    # gap between rows.
+    row_continuation: float = 0.6
     # Fewer non-blank characters than this in the whole document means a scan without a text layer.
     min_text_chars: int = 20
 

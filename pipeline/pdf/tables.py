@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from .. import vocab
-from .geometry import Line, Row, Table, Word, is_value, quantile, white_bands
+from .geometry import Line, Row, Table, Word, bands_between, covered, is_value, looks_tabular, quantile, white_bands
 from .layout import Segment
 from .settings import PdfSettings
 
@@ -84,12 +84,17 @@ def aligned_tables(segment: Segment, settings: PdfSettings) -> None:
             i += 1
             continue
         run = [item]
+        spans = covered(run)
         j = i + 1
         while j < len(items) and isinstance(items[j], Line) and j not in bounded:
             nxt = items[j]
-            if nxt.top - run[-1].bottom > 2.5 * max(nxt.height, run[-1].height) or not white_bands([*run, nxt], gap):
+            if nxt.top - run[-1].bottom > 2.5 * max(nxt.height, run[-1].height):
+                break
+            grown = covered([nxt], spans)
+            if not bands_between(grown, gap):
                 break
             run.append(nxt)
+            spans = grown
             j += 1
         found = _aligned_table(run, settings, bounded=False)
         if found is None:
@@ -119,23 +124,27 @@ def _ruled_regions(segment: Segment, settings: PdfSettings) -> dict[int, tuple[i
         if last - first + 1 != len(inside):
             continue
         lines = [items[k] for k in inside]
-        if white_bands(lines, gap) and not any(k in found for k in inside):
-            table, _ = _aligned_table(lines, settings, bounded=True)
-            found[first] = (last + 1, table)
+        made = _aligned_table(lines, settings, bounded=True) if not any(k in found for k in inside) else None
+        if made:
+            found[first] = (last + 1, made[0])
     return found
 
 
-def _row_break(lines: list[Line], valued: int) -> float:
+def _row_break(lines: list[Line], first_end: float, continuation: float) -> float:
     """The gap below which two lines of a table are one row (a wrapped cell) rather than two.
-    Rows set with padding leave two sizes of gap, the narrow one inside a row; rows set without
-    leave one, and each line is a row; a table with a single row of values is one row."""
-    if valued <= 1:
+
+    Two lines that both have a label and a value are two rows, so the gap between such lines is
+    the table's gap between rows; a wrapped cell's lines are closer than that (rows set with
+    padding), or as close (rows set without: then each line is a row). A table with a single line
+    of values is one row.
+    """
+    label = [any((w.x0 + w.x1) / 2 < first_end for w in ln.words) for ln in lines]
+    value = [any((w.x0 + w.x1) / 2 > first_end for w in ln.words) for ln in lines]
+    if sum(value) <= 1:
         return float("inf")
     gaps = [b.top - a.bottom for a, b in zip(lines, lines[1:])]
-    small, large = quantile(gaps, 0.1), quantile(gaps, 0.9)
-    if large - small < max(2.0, 0.25 * statistics.median(line.height for line in lines)):
-        return float("-inf")
-    return (small + large) / 2
+    between = [g for k, g in enumerate(gaps) if label[k] and value[k] and label[k + 1] and value[k + 1]]
+    return continuation * (statistics.median(between) if between else max(gaps))
 
 
 def _aligned_table(run: list[Line], settings: PdfSettings, bounded: bool) -> tuple[Table, int] | None:
@@ -151,13 +160,14 @@ def _aligned_table(run: list[Line], settings: PdfSettings, bounded: bool) -> tup
     if not bounded and sum(multi) < 2:
         return None
     bands = white_bands(run, gap)
-    if not bands:
+    # Columns of prose a gutter was not found between are not a table.
+    if not bands or not looks_tabular(run, gap):
         return None
     separators = [(a + b) / 2 for a, b in bands]
     first_end = separators[0]
     valued = [any((w.x0 + w.x1) / 2 > first_end for w in line.words) for line in run]
     end = max(k for k, v in enumerate(valued) if v) + 1 if not bounded else len(run)
-    limit = _row_break(run[:end], sum(valued))
+    limit = _row_break(run[:end], first_end, settings.row_continuation)
     if not bounded:
         # Label-only lines after the last row of values belong to it only as its wrapped cell.
         while end < len(run) and run[end].top - run[end - 1].bottom < limit:
