@@ -284,6 +284,53 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines + [line] if line else lines
 
 
+def rows_across_columns_pdf(path: Path, text: str, breaks: tuple[str, str]) -> Path:
+    """The seed's first table set as lines of text in two columns, one row a line (its label and
+    values joined by a space, wrapped when too long), with no space between rows; the two rows
+    named in `breaks` are wrapped so that the first one's second line opens the right column and
+    the second one's opens page 2. Prose before and after, as in the seed."""
+    from reportlab.lib.utils import simpleSplit
+
+    width, height = A4
+    # Columns narrow enough that the longest rows wrap.
+    margin, gutter, size, leading = 80, 40, 9.5, 12
+    col_w = (width - 2 * margin - gutter) / 2
+    blocks = article_blocks(text)
+    k = next(i for i, (kind, _) in enumerate(blocks) if kind == "table")
+    table = blocks[k][1]
+    before = [str(c) for kind, c in blocks[k - 3:k] if kind == "para"]
+    after = [str(c) for kind, c in blocks[k + 1:k + 4] if kind == "para"]
+    wrap = lambda t: simpleSplit(t, "Helvetica", size, col_w)  # noqa: E731
+    lines: list[tuple[str, bool]] = []       # (line, starts a paragraph)
+    for para in before:
+        lines += [(ln, i == 0) for i, ln in enumerate(wrap(para))]
+    lines += [(ln, i == 0) for i, ln in enumerate(wrap(table.caption))]
+    for row in [table.header, *table.rows]:
+        lines += [(ln, False) for ln in wrap(" ".join(row))]
+    for para in after:
+        lines += [(ln, i == 0) for i, ln in enumerate(wrap(para))]
+    # Each column ends after the first line of the row it breaks.
+    texts = [ln for ln, _ in lines]
+    ends = [next(i for i, ln in enumerate(texts) if b.startswith(ln) and ln != b) + 1 for b in breaks]
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", size)
+    x, y, column = margin, height - margin, 0
+    for i, (line, starts) in enumerate(lines):
+        if i in ends:
+            column += 1
+            if column == 2:
+                c.showPage()
+                c.setFont("Helvetica", size)
+                column = 0
+            x, y = margin + column * (col_w + gutter), height - margin
+        elif starts and i:
+            y -= leading * 0.8
+        c.drawString(x, y, line)
+        y -= leading
+    c.save()
+    return path
+
+
 def lines_pdf(path: Path, lines: list[str], size: float = 10, leading: float = 13) -> Path:
     """One PDF line per seed line, a wider gap at blank lines (single column)."""
     width, height = A4

@@ -17,7 +17,10 @@ from .scan import PdfReadError, scan_pdf
 from .settings import PdfSettings
 from .tables import Unit, document_units
 
-__all__ = ["PdfPage", "PdfRead", "PdfReadError", "PdfSettings", "read_pdf"]
+__all__ = ["DEFAULT_SETTINGS", "PdfPage", "PdfRead", "PdfReadError", "PdfSettings", "read_pdf"]
+
+# What a batch reads PDFs with (read_document passes no settings).
+DEFAULT_SETTINGS = PdfSettings()
 
 @dataclass(frozen=True)
 class PdfPage:
@@ -38,7 +41,7 @@ def read_pdf(path: Path, settings: PdfSettings | None = None) -> PdfRead:
 
     Raises PdfReadError (and nothing else) for a file that cannot be read.
     """
-    settings = settings or PdfSettings()
+    settings = settings or DEFAULT_SETTINGS
     path = Path(path)
     try:
         return _read(path, settings)

@@ -229,6 +229,7 @@ class Unit:
 class _Para:
     lines: list[tuple[Line, Segment]]
     hard: list[bool] = field(default_factory=list)   # hard[k]: line k was broken on purpose
+    overleaf: bool = False    # its first line goes on from the last line of the page before
 
 
 _SENTENCE_END = re.compile(r"[a-z)\]%][.!?](?:\s|$)")
@@ -252,7 +253,11 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
         groups = _groups(block)
         k = 0
         first_line, first_seg = block.lines[0]
-        if caption_pattern().match(first_line.text):
+        if in_table and block.overleaf and units and units[-1].kind == "row":
+            # A row broken at the foot of a page ends at the head of the next.
+            units[-1].lines[0] += " " + _join(groups[0])
+            k = 1
+        if k == 0 and caption_pattern().match(first_line.text):
             caption = groups[0]
             pieces = split_rows(_join(caption)) if len(caption) > 1 else [_join(caption)]
             if len(pieces) > 1 or len(caption) <= 3:
@@ -264,10 +269,13 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
                 group = groups[k]
                 text = _join(group)
                 pieces = split_rows(text) if len(group) > 1 else [text]
+                # Two pieces are two rows when both end in a value; prose can have one value
+                # before a capital ("... in 2012 Smith et al. reported").
+                rows_like = len(pieces) >= 3 or (len(pieces) == 2 and all(map(_ends_in_value, pieces)))
                 by_capitals = _rows_by_capitals(group) if len(pieces) == 1 and len(group) > 1 else None
                 if by_capitals:
                     pieces = by_capitals
-                elif len(pieces) < 3 and _is_prose(group, text):
+                elif not rows_like and _is_prose(group, text):
                     in_table = False
                     _unmark_trailing(units, table_rows_from)
                     break
@@ -294,14 +302,17 @@ def _blocks(segments: list[Segment], settings: PdfSettings) -> Iterator[_Para | 
                 para = None
                 yield item, seg
                 continue
+            overleaf = False
             if para is not None:
                 prev, prev_seg = para.lines[-1]
                 same = prev_seg is seg
                 if (same and item.top - prev.bottom > gaps[seg.page]) or (not same and starts):
+                    # A page's text stays on its page; a row may go on overleaf.
+                    overleaf = prev_seg.page != seg.page and not _hard_break(prev, item, prev_seg)
                     yield para
                     para = None
             if para is None:
-                para = _Para([(item, seg)])
+                para = _Para([(item, seg)], overleaf=overleaf)
             else:
                 prev, prev_seg = para.lines[-1]
                 para.hard.append(_hard_break(prev, item, prev_seg))
