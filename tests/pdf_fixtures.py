@@ -269,7 +269,8 @@ def _table_flowables(table: TableBlock, layout: Layout, table_w: float, body: Pa
 
 
 def _split_value(value: str) -> list[str]:
-    m = re.fullmatch(r"(\S+) (\(.*\))", value)
+    """ "8 (53.4)" -> "8", "(53.4)"; "9.0 (0.6-15.0) years" -> "9.0", "(0.6-15.0) years"."""
+    m = re.fullmatch(r"(\S+) (\(.*\)(?: [a-z]+)?)", value)
     return [m.group(1), m.group(2)] if m else [value]
 
 

@@ -109,24 +109,37 @@ def aligned_tables(segment: Segment, settings: PdfSettings) -> None:
 
 def _ruled_regions(segment: Segment, settings: PdfSettings) -> dict[int, tuple[int, Table]]:
     """Tables between two horizontal rules across the segment: first item index -> (end, table).
-    A region is a table only if a white band runs between its cells; a boxed paragraph is prose."""
-    gap = settings.min_cell_gap
+
+    A region is a table only if a white band runs between its cells and it has a column of
+    values (`looks_tabular`); a boxed paragraph is prose. A header set between rules of its own
+    (above, below it, and below the table) is taken with the table under it.
+    """
     width = segment.right - segment.left
     ys = sorted(y for x0, x1, y in segment.rules
                 if x0 >= segment.left - 10 and x1 <= segment.right + 10 and x1 - x0 >= 0.4 * width)
-    found: dict[int, tuple[int, Table]] = {}
     items = segment.items
+    regions: list[list[int]] = []
     for y0, y1 in zip(ys, ys[1:]):
         inside = [k for k, item in enumerate(items) if y0 < (item.top + item.bottom) / 2 < y1]
-        if not inside or any(not isinstance(items[k], Line) for k in inside):
-            continue
-        first, last = inside[0], inside[-1]
-        if last - first + 1 != len(inside):
-            continue
-        lines = [items[k] for k in inside]
-        made = _aligned_table(lines, settings, bounded=True) if not any(k in found for k in inside) else None
+        if (inside and inside[-1] - inside[0] + 1 == len(inside) and all(isinstance(items[k], Line) for k in inside)
+                and not (regions and regions[-1] and regions[-1][-1] >= inside[0])):
+            regions.append(inside)
+        else:
+            regions.append([])
+    found: dict[int, tuple[int, Table]] = {}
+    k = 0
+    while k < len(regions):
+        inside = regions[k]
+        made = _aligned_table([items[i] for i in inside], settings, bounded=True) if inside else None
+        below = regions[k + 1] if k + 1 < len(regions) else []
+        if inside and below and len(inside) <= 3:
+            with_header = _aligned_table([items[i] for i in inside + below], settings, bounded=True)
+            if with_header and (made is None or len(made[0].rows) <= 1):
+                made, inside = with_header, inside + below
+                k += 1
         if made:
-            found[first] = (last + 1, made[0])
+            found[inside[0]] = (inside[-1] + 1, made[0])
+        k += 1
     return found
 
 
@@ -411,7 +424,10 @@ def _captions_first(units: list[Unit]) -> None:
         after = units[k + 1] if k + 1 < len(units) else None
         if (unit.kind == "caption" and before is not None and before.table >= 0 and before.page == unit.page
                 and not (after is not None and after.table >= 0)):
-            first = next(i for i in range(k) if units[i].table == before.table)
+            # The table's rows, with its header when rules set that apart as a table of its own.
+            first = k - 1
+            while first > 0 and units[first - 1].table >= 0 and units[first - 1].page == unit.page:
+                first -= 1
             if first == 0 or units[first - 1].kind != "caption":
                 units.insert(first, units.pop(k))
         k += 1
