@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from .. import vocab
-from .geometry import Line, Row, Table, Word, bands_between, covered, is_value, looks_tabular, quantile, white_bands
+from .geometry import Line, Row, Table, Word, bands_between, covered, is_value, looks_tabular, white_bands
 from .layout import Segment
 from .settings import PdfSettings
 
@@ -265,40 +265,55 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
             continue
         groups = _groups(block)
         k = 0
-        first_line, first_seg = block.lines[0]
         if in_table and block.overleaf and units and units[-1].kind == "row":
             # A row broken at the foot of a page ends at the head of the next.
             units[-1].lines[0] += " " + _join(groups[0])
             k = 1
-        if k == 0 and caption_pattern().match(first_line.text):
-            caption = groups[0]
-            pieces = split_rows(_join(caption)) if len(caption) > 1 else [_join(caption)]
-            if len(pieces) > 1 or len(caption) <= 3:
-                units.append(_unit(first_seg, "caption", [pieces[0]], caption))
-                units += [_row_unit(p, first_seg, caption) for p in pieces[1:]]
+        if k == 0 and caption_pattern().match(block.lines[0][0].text):
+            caption = _caption_units(groups[0])
+            if caption:
+                units += caption
                 in_table, table_rows_from, k = True, len(units), 1
         if in_table:
-            while k < len(groups):
-                group = groups[k]
-                text = _join(group)
-                pieces = split_rows(text) if len(group) > 1 else [text]
-                # Two pieces are two rows when both end in a value; prose can have one value
-                # before a capital ("... in 2012 Smith et al. reported").
-                rows_like = len(pieces) >= 3 or (len(pieces) == 2 and all(map(_ends_in_value, pieces)))
-                by_capitals = _rows_by_capitals(group) if len(pieces) == 1 and len(group) > 1 else None
-                if by_capitals:
-                    pieces = by_capitals
-                elif not rows_like and _is_prose(group, text):
-                    in_table = False
-                    _unmark_trailing(units, table_rows_from)
-                    break
-                units += [_row_unit(p, group[0][1], group) for p in pieces]
-                k += 1
+            k = _text_rows(groups, k, units)
+            if k < len(groups):
+                in_table = False
+                _unmark_trailing(units, table_rows_from)
         if k < len(groups):
             lines = [pair for g in groups[k:] for pair in g]
             units.append(_unit(lines[0][1], "para", [ln.text for ln, _ in lines], lines))
     _captions_first(units)
     return units
+
+
+def _caption_units(caption: list[tuple[Line, Segment]]) -> list[Unit]:
+    """A caption as one line, and the rows run on after it in the same paragraph; nothing when
+    the "caption" is a paragraph of prose that starts with "Table 2 shows ..."."""
+    seg = caption[0][1]
+    pieces = split_rows(_join(caption)) if len(caption) > 1 else [_join(caption)]
+    if len(pieces) == 1 and len(caption) > 3:
+        return []
+    return [_unit(seg, "caption", [pieces[0]], caption), *(_row_unit(p, seg, caption) for p in pieces[1:])]
+
+
+def _text_rows(groups: list[list[tuple[Line, Segment]]], k: int, units: list[Unit]) -> int:
+    """A table set as text: rows from groups[k:] into `units`, until running prose resumes;
+    returns the index of the first group that is prose (len(groups) when none is)."""
+    while k < len(groups):
+        group = groups[k]
+        text = _join(group)
+        pieces = split_rows(text) if len(group) > 1 else [text]
+        # Two pieces are two rows when both end in a value; prose can have one value before a
+        # capital ("... in 2012 Smith et al. reported").
+        rows_like = len(pieces) >= 3 or (len(pieces) == 2 and all(map(_ends_in_value, pieces)))
+        by_capitals = _rows_by_capitals(group) if len(pieces) == 1 and len(group) > 1 else None
+        if by_capitals:
+            pieces = by_capitals
+        elif not rows_like and _is_prose(group, text):
+            return k
+        units += [_row_unit(p, group[0][1], group) for p in pieces]
+        k += 1
+    return k
 
 
 def _blocks(segments: list[Segment], settings: PdfSettings) -> Iterator[_Para | tuple[Table, Segment]]:
