@@ -240,16 +240,26 @@ def _table_flowables(table: TableBlock, layout: Layout, table_w: float, body: Pa
         rows = [[r[0], *[part for v in r[1:] for part in _split_value(v)]] for r in rows]
         if header and header[-1].endswith("n (%)"):
             header = [" ".join([*header[:-1], header[-1][:-len("n (%)")]]).strip(), "n", "(%)"]
-    ncols = max([len(r) for r in rows] + [len(header), 2])
+    # As many columns as most rows have; the odd longer row (page furniture the text kept,
+    # "Paediatr Rheumatol Pract 2022; 9: 211-222") keeps its extra words in its last cell.
+    counts = [len(r) for r in rows if len(r) > 1] or [2]
+    ncols = max(max(set(counts), key=counts.count), len(header), 2)
+    rows = [r if len(r) <= ncols else [*r[:ncols - 1], " ".join(r[ncols - 1:])] for r in rows]
     cell = ParagraphStyle("cell", fontName="Helvetica", fontSize=8, leading=9.5)
     data = []
     if header:
         data.append(header + [""] * (ncols - len(header)))
     data += [r + [""] * (ncols - len(r)) for r in rows]
-    # Labels take half the width; of the values, a count takes less than a percentage or a range.
-    label_w = table_w * (0.5 if ncols > 2 else 0.62)
-    shares = [1.0] * (ncols - 1) if ncols != 3 else [0.4, 0.6]
-    widths = [label_w] + [(table_w * 0.98 - label_w) * x / sum(shares) for x in shares]
+    # Each value column as wide as its longest value (so a value wraps only at its spaces, as a
+    # typesetter would set it; words in it may wrap), the labels the rest, at least half the table.
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    values = [max([stringWidth(r[k], "Helvetica", 8) + 16 for r in rows if k < len(r) and not re.search(r"[A-Za-z]{2}", r[k])]
+                  + [24.0]) for k in range(1, ncols)]
+    room = table_w * 0.98 - table_w / 2
+    if sum(values) > room:
+        values = [v * room / sum(values) for v in values]
+    widths = [table_w * 0.98 - sum(values), *values]
     t = Table([[Paragraph(escape(c), cell) for c in row] for row in data], colWidths=widths,
               repeatRows=1 if header else 0)
     style = []

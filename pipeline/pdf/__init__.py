@@ -27,6 +27,7 @@ class PdfPage:
     number: int
     text: str
     table_spans: tuple[tuple[int, int], ...]   # offsets in `text` of the lines that are table rows
+    continues: bool = False   # its first paragraph goes on from the foot of the page before
 
 
 @dataclass(frozen=True)
@@ -92,4 +93,4 @@ def _render(number: int, units: list[Unit]) -> PdfPage:
         text = "\n".join(unit.lines)
         out.append(text)
         pos += len(text)
-    return PdfPage(number, "".join(out), tuple(spans))
+    return PdfPage(number, "".join(out), tuple(spans), bool(units) and units[0].overleaf)

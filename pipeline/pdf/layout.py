@@ -116,10 +116,11 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
     least = min(cover[lo: hi + 1])
     if least > 0.5 * total:
         return None
-    # Centre of the widest run of bins near the least coverage: a few stray words (a long
-    # keyword line) may poke into the gutter.
+    # Runs of bins near the least coverage (a few stray words, a long keyword line, may poke into
+    # the gutter), widest first: the widest can be the gap between a table's labels and values.
     ceiling = least + max(2, 0.05 * total)
-    best_x, best_width, i = 0.0, -1, lo
+    runs: list[tuple[int, float]] = []
+    i = lo
     while i <= hi:
         if cover[i] > ceiling:
             i += 1
@@ -127,18 +128,24 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
         j = i
         while j <= hi and cover[j] <= ceiling:
             j += 1
-        if j - i > best_width:
-            best_width, best_x = j - i, (i + j - 1) / 2
+        if j - i >= settings.min_gutter:
+            runs.append((j - i, (i + j - 1) / 2))
         i = j
-    if best_width < settings.min_gutter:
-        return None
-    gutter = x_min + best_x
-    # The gap between a table's labels and its values is no gutter: page columns hold words.
+    for _, centre in sorted(runs, reverse=True)[:3]:
+        if _is_gutter(x_min + centre, rows, spans, span, settings):
+            return x_min + centre
+    return None
+
+
+def _is_gutter(gutter: float, rows: list[Line], spans: list[tuple[list[tuple[float, float]], int]], span: float,
+               settings: PdfSettings) -> bool:
+    """Column text on both sides of `gutter`: words, not a table's figures, in three rows or more
+    on each side, each side's column wide enough."""
     apart = [r for r in rows if not any(w.x0 < gutter < w.x1 for w in r.words)]
     for side in (True, False):
         words = [w.text for r in apart for w in r.words if ((w.x0 + w.x1) / 2 < gutter) == side]
         if words and sum(map(is_value, words)) >= 0.6 * len(words):
-            return None
+            return False
     left_x0, left_x1, right_x0, right_x1 = [], [], [], []
     for row, n in spans:
         if any(x0 < gutter < x1 for x0, x1 in row):
@@ -153,15 +160,13 @@ def find_gutter(rows: list[Line], settings: PdfSettings, tables: list[Table] = (
             right_x1 += [rw[-1][1]] * n
     # Three rows make a column: a table's last rows at the head of the next column.
     if len(left_x0) < 3 or len(right_x0) < 3:
-        return None
+        return False
     # Column extents, not line lengths: a sidebar's lines are short but its column is not; a
     # table's number column is narrow in both.
     need = settings.min_column_fraction * span
     left_extent = quantile(left_x1, 0.9) - quantile(left_x0, 0.1)
     right_extent = quantile(right_x1, 0.9) - quantile(right_x0, 0.1)
-    if left_extent < need or right_extent < need:
-        return None
-    return gutter
+    return left_extent >= need and right_extent >= need
 
 
 def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float, float]],
@@ -175,12 +180,12 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
     prose); unless rules that stay on one side of the gutter are set among them, or one side's
     table goes on above or below them in its column: then they are two tables side by side.
     """
-    right_starts = [
-        min(w.x0 for w in r.words if w.x0 >= gutter)
-        for r in rows
-        if any(w.x1 <= gutter for w in r.words) and any(w.x0 >= gutter for w in r.words)
-    ]
-    right_edge = statistics.median(right_starts) if right_starts else gutter
+    # The right column's left edge: where its lines of prose (four words or more) start; the
+    # values of a wide table start further right.
+    parts = [[w for w in r.words if w.x0 >= gutter] for r in rows if any(w.x1 <= gutter for w in r.words)]
+    parts = [p for p in parts if p]
+    starts = [round(p[0].x0) for p in parts if len(p) >= 4] or [round(p[0].x0) for p in parts]
+    right_edge = max(set(starts), key=starts.count) if starts else gutter
     labels = []
     for row in rows:
         if any(w.x0 < gutter < w.x1 for w in row.words):
@@ -207,17 +212,31 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
         reach = 3 * max(r.height for r in rows[i:j])
         top, bottom = rows[i].top - reach, rows[j - 1].bottom + reach
         in_columns = any(top <= y <= bottom and (x1 < gutter or x0 > gutter) for x0, x1, y in rules)
-        # Unruled tables side by side: one of them goes on above or below the run, in its column.
+        # ... or the run lies between two rules of a table on one side.
+        for side in ([y for x0, x1, y in rules if x1 < gutter], [y for x0, x1, y in rules if x0 > gutter]):
+            in_columns = in_columns or (any(y < rows[i].top for y in side) and any(y > rows[j - 1].bottom for y in side))
+        # Unruled tables side by side: one of them goes on above or below the run, in its column
+        # (unless a rule across the gutter, a wide table's, is set just above or below).
+        near = 6 * max(r.height for r in rows[i:j])
+        ruled_wide = any(rows[i].top - near <= y <= rows[j - 1].bottom + near and x0 < gutter < x1 for x0, x1, y in rules)
         for k in (i - 1, j):
-            if 0 <= k < len(rows) and labels[k] == "C":
+            if 0 <= k < len(rows) and labels[k] == "C" and not ruled_wide:
                 sides = ([w for w in rows[k].words if w.x1 <= gutter], [w for w in rows[k].words if w.x0 >= gutter])
                 in_columns = in_columns or any(_has_wide_gap(side, settings.min_gutter) for side in sides)
-        wide = j - i > 1 and not in_columns and looks_tabular(rows[i:j], settings.min_cell_gap)
+        # A wide table has values right of the gutter; a table in the left column beside prose
+        # in the right one (or two) does not.
+        right = [w.text for r in rows[i:j] for w in r.words if w.x0 >= gutter]
+        figures = sum(1 for t in right if is_value(t) or any(c.isdigit() for c in t))
+        wide = (j - i > 1 and not in_columns and looks_tabular(rows[i:j], settings.min_cell_gap)
+                and 2 * figures >= len(right))
         labels[i:j] = ["F" if wide else "C"] * (j - i)
         i = j
-    # A table across the page between rules across the gutter, its labels under the left column
-    # and its values under the right one.
+    # A table across the page between rules across the gutter (or one and the page's edge), its
+    # labels under the left column and its values under the right one.
+    # The page's head and foot bound a table that goes on overleaf.
     wide = sorted(y for x0, x1, y in rules if x0 < gutter - settings.min_gutter and x1 > gutter + settings.min_gutter)
+    if wide:
+        wide = [float("-inf"), *wide, float("inf")]
     for y0, y1 in zip(wide, wide[1:]):
         inside = [k for k, r in enumerate(rows) if y0 < (r.top + r.bottom) / 2 < y1]
         if inside and looks_tabular([rows[k] for k in inside], settings.min_cell_gap):

@@ -236,6 +236,7 @@ class Unit:
     bottom: float
     page_height: float
     table: int = -1        # rows of one Table (ruled, between rules, aligned) share a number
+    overleaf: bool = False  # a paragraph that goes on from the foot of the page before
 
 
 @dataclass
@@ -282,6 +283,7 @@ def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]
         if k < len(groups):
             lines = [pair for g in groups[k:] for pair in g]
             units.append(_unit(lines[0][1], "para", [ln.text for ln, _ in lines], lines))
+            units[-1].overleaf = block.overleaf and k == 0 and len(units) > 1 and units[-2].kind == "para"
     _captions_first(units)
     return units
 
