@@ -225,10 +225,8 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
                 in_columns = in_columns or any(_has_wide_gap(side, settings.min_gutter) for side in sides)
         # A wide table has values right of the gutter; a table in the left column beside prose
         # in the right one (or two) does not.
-        right = [w.text for r in rows[i:j] for w in r.words if w.x0 >= gutter]
-        figures = sum(1 for t in right if is_value(t) or any(c.isdigit() for c in t))
         wide = (j - i > 1 and not in_columns and looks_tabular(rows[i:j], settings.min_cell_gap)
-                and 2 * figures >= len(right))
+                and _figures_right(rows[i:j], gutter))
         labels[i:j] = ["F" if wide else "C"] * (j - i)
         i = j
     # A table across the page between rules across the gutter (or one and the page's edge), its
@@ -239,10 +237,20 @@ def _label_rows(rows: list[Line], gutter: float, rules: list[tuple[float, float,
         wide = [float("-inf"), *wide, float("inf")]
     for y0, y1 in zip(wide, wide[1:]):
         inside = [k for k, r in enumerate(rows) if y0 < (r.top + r.bottom) / 2 < y1]
-        if inside and looks_tabular([rows[k] for k in inside], settings.min_cell_gap):
+        # Open at the page's edge, the region must hold figures on the right (not references).
+        closed = y0 > float("-inf") and y1 < float("inf")
+        if inside and looks_tabular([rows[k] for k in inside], settings.min_cell_gap) and (
+                closed or _figures_right([rows[k] for k in inside], gutter)):
             for k in inside:
                 labels[k] = "F"
     return labels
+
+
+def _figures_right(rows: list[Line], gutter: float) -> bool:
+    """Are the words right of the gutter mostly figures (a wide table's values), not prose or
+    references set in the right column?"""
+    right = [w.text for r in rows for w in r.words if w.x0 >= gutter]
+    return 2 * sum(1 for t in right if is_value(t) or any(c.isdigit() for c in t)) >= len(right)
 
 
 def _has_wide_gap(words: list[Word], width: float) -> bool:
