@@ -36,7 +36,9 @@ INDEX_VERSION = 1
 def rule_files() -> list[Path]:
     """The files whose content decides what a paper's record is (besides the paper itself)."""
     data = sorted(p for p in (PACKAGE / "data").iterdir() if p.is_file())
-    modules = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in RECORD_NEUTRAL or p.parent != PACKAGE)
+    # Sub-packages (pipeline/extract/, pipeline/pdf/) count; the neutral names are top-level modules only.
+    modules = sorted(p for p in PACKAGE.rglob("*.py")
+                     if str(p.relative_to(PACKAGE)) not in RECORD_NEUTRAL and "__pycache__" not in p.parts)
     return [*data, *modules, RECORD_SCHEMA]
 
 
@@ -48,7 +50,8 @@ def rules_hash(files: list[Path] | None = None) -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"{name} missing\n".encode())
     for path in files if files is not None else rule_files():
-        digest.update(f"{path.name} {path.stat().st_size}\n".encode())
+        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+        digest.update(f"{name} {path.stat().st_size}\n".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -113,7 +116,7 @@ class Cache:
         self.dirty = True
         self.entries[path_key] = {
             "hash": digest, "rules_hash": self.rules, "study_id": result.study_id, "status": result.status,
-            "reason": result.reason, "seconds": result.seconds,
+            "reason": result.reason, "notes": result.notes, "seconds": result.seconds,
             "text_file": f"text/{result.study_id}.txt" if result.written_text else None,
             # The record as this run left it; a record kept untouched because a hand edit broke it
             # gets no stamp, so every run looks at it again and reports it until it is fixed.

@@ -82,3 +82,13 @@ def compare_sets(a: dict[str, dict], b: dict[str, dict]) -> list[Disagreement]:
             continue
         out += compare_records(study_id, a[study_id], b[study_id])
     return out
+
+
+def agreement(a: dict, b: dict) -> tuple[int, list[Disagreement]]:
+    """Two records of one study (a paper read from its PDF and from its text) -> how many figures
+    reach the tables in either, and the disagreements among them; agreement is the share of those
+    figures that are not disagreements."""
+    figs_a, figs_b = dict(labelled_figures(a)), dict(labelled_figures(b))
+    shown = sum(1 for label in set(figs_a) | set(figs_b)
+                if _table_value(figs_a.get(label)) is not None or _table_value(figs_b.get(label)) is not None)
+    return shown, compare_records(a.get("study_id", ""), a, b)

@@ -72,19 +72,22 @@ def _utf16(raw: bytes) -> str | None:
 def _pdf_document(path: Path, settings) -> Document:
     from .pdf import PdfReadError, read_pdf
 
-    notes: list[str] = []
     try:
-        pages = read_pdf(path, settings, notes)
+        read = read_pdf(path, settings)
     except PdfReadError as exc:
         raise ReadError(str(exc)) from None
+    # Pages are joined by a blank line, or by a line break where a paragraph goes on overleaf.
     parts, spans, tables = [], [], []
     pos = 0
-    for page in pages:
+    for page in read.pages:
+        if parts:
+            parts.append("\n" if page.continues else "\n\n")
+            pos += len(parts[-1])
         spans.append((page.number, pos, pos + len(page.text)))
         tables += [(pos + a, pos + b) for a, b in page.table_spans]
         parts.append(page.text)
-        pos += len(page.text) + 2
-    text = "\n\n".join(parts)
+        pos += len(page.text)
+    text = "".join(parts)
     if not text.strip():
         raise ReadError("no text layer: OCR it first")
-    return Document(natural_study_id(path.stem), shown(path), text, spans, tables, notes)
+    return Document(natural_study_id(path.stem), shown(path), text, spans, tables, notes=list(read.notes))

@@ -82,7 +82,7 @@ class Document:
     pages: list[tuple[int | None, int, int]]
     # Offsets of lines that a PDF's table finder turned into table rows.
     table_spans: list[tuple[int, int]] = field(default_factory=list)
-    # What the reader left out (pages past the page limit), for the run report.
+    # What of the file was not read (a PDF cut at max_pages), for the run report.
     notes: list[str] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:

@@ -466,7 +466,8 @@ def _run(input_dir: Path, out_dir: Path, on_result, settings: BatchSettings) -> 
             if entry is None:
                 yield i, item.path, item.study_id
             else:
-                finish(i, Result(item.file, item.study_id, entry["status"], entry["reason"], cached=True))
+                finish(i, Result(item.file, item.study_id, entry["status"], entry["reason"], cached=True,
+                                 notes=entry.get("notes", [])))
 
     jobs = min(settings.jobs, sum(1 for item in inputs if item.status == TODO)) or 1
     if jobs == 1 and can_time_in_process():

@@ -59,19 +59,19 @@ def _heading_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]
     return whole, run_in, capital, mid
 
 
-def _headings(text: str) -> list[tuple[int, str, str]]:
-    """(offset, section name, heading) for every heading in `text`, in order."""
+def _headings(text: str) -> list[tuple[int, str, str, bool]]:
+    """(offset, section name, heading, on a line of its own) for every heading in `text`, in order."""
     names = _vocab()[0]
     whole, run_in, capital, mid = _heading_patterns()
-    matches = [*((m.start("h") - 1, m.group("h")) for m in whole.finditer("\n" + text)),
-               *((m.start("h"), m.group("h")) for m in _run_in(text, run_in, capital)),
-               *((m.start("h"), m.group("h")) for m in mid.finditer(text))]
+    matches = [*((m.start("h") - 1, m.group("h"), True) for m in whole.finditer("\n" + text)),
+               *((m.start("h"), m.group("h"), False) for m in _run_in(text, run_in, capital)),
+               *((m.start("h"), m.group("h"), False) for m in mid.finditer(text))]
     found = {}
-    for at, head in matches:
+    for at, head, alone in matches:
         name = names.get(re.sub(r"\s+", " ", head.lower()))
         if name and at not in found:
-            found[at] = (name, head)
-    return sorted((at, name, head) for at, (name, head) in found.items())
+            found[at] = (name, head, alone)
+    return sorted((at, *found[at]) for at in found)
 
 
 def _run_in(text: str, run_in: re.Pattern, capital: re.Pattern):
@@ -119,10 +119,14 @@ def text_to_sections(text: str) -> list[Section]:
     for i, (start, line) in enumerate(lines):
         end = start + len(line)
         while h < len(headings) and headings[h][0] < end + 1:
-            at, name, head = headings[h]
+            at, name, head, alone = headings[h]
+            h += 1
+            # A table's header row is no run-in heading ("Outcome Baseline 6 months"); a run-in
+            # heading that starts running prose ("Results: Forty children were ...") is.
+            if in_table and not alone and not _starts_paragraph(lines, i):
+                continue
             marks.append((at, name, head))
             in_table = False
-            h += 1
         if not line.strip():
             continue
         prev, last = last, i
@@ -151,13 +155,19 @@ def text_to_sections(text: str) -> list[Section]:
     return sections
 
 
+# A line that ends in a figure: a table row's value, or a page number.
+_ENDS_IN_FIGURE = re.compile(r"\d[\d.,:;/%)\]-]*\s*$")
+
+
 def _starts_paragraph(lines, i) -> bool:
-    """Line i begins a run of three or more non-blank lines (running prose, not table rows)."""
+    """Line i begins a run of three or more non-blank lines (running prose, not table rows):
+    three lines that all end in a figure are rows ("1 3" / "60 European Journal ... 7:55-63" /
+    "Sternum 3 (10.3)", a page break's furniture inside a table)."""
     if i > 0 and lines[i - 1][1].strip():
         return False
-    run = 0
+    run = []
     for _, line in lines[i:i + 3]:
         if not line.strip():
             break
-        run += 1
-    return run >= 3
+        run.append(line)
+    return len(run) >= 3 and not all(_ENDS_IN_FIGURE.search(line) for line in run)

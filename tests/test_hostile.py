@@ -467,8 +467,7 @@ def test_12_a_pdf_cut_at_the_page_limit_says_so_in_the_run_report(tmp_path, monk
     folder = tmp_path / "papers"
     folder.mkdir()
     lines_pdf(folder / "long.pdf", ARTICLE.read_text("utf-8").splitlines() * 2)
-    settings = pdf.PdfSettings
-    monkeypatch.setattr(pdf, "PdfSettings", lambda: settings(max_pages=2))
+    monkeypatch.setattr(pdf, "DEFAULT_SETTINGS", pdf.PdfSettings(max_pages=2))
     result = run(folder, tmp_path / "out", settings=ONE)
     assert result.files[0]["status"] == "ok"
     assert result.files[0]["notes"][0].startswith("read the first 2 of ")

@@ -267,6 +267,8 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
         previous = anchor
         if v.unit is None:
             v = replace(v, unit=_unit_near(a, tokens, anchor, v, stop))
+        if v.unit is None and anchor.field in ("age_onset", "age_diagnosis") and k and tokens[k - 1].text in ("age", "aged"):
+            v = replace(v, unit="years")  # "at age 10": an age in years, as the idiom says
         yield anchor, v
 
 

@@ -167,6 +167,9 @@ def read_mention(a: Analysed, m: Mention) -> Reading | None:
         return None  # "at least 2", "two or more": a bound, not a count
     if m.first >= 2 and tokens[m.first - 1].text == "of" and tokens[m.first - 2].concept in ("mean", "median"):
         return None  # "a median of 5": a statistic, not a count of people
+    if m.first >= 2 and tokens[m.first - 1].text in ("but", "except") and any(
+            t.concept == "all" for t in tokens[max(0, m.first - 4):m.first - 1]):
+        return None  # "all but one": read with the "all"
     lo, hi = noun_phrase(a, m)
     # With the words inside a joined mention: "20 [children] (20/36)".
     hlo, hhi = (m.first + 1 if m.head else lo), hi
@@ -226,7 +229,18 @@ def _elided_person(a: Analysed, m: Mention, end: int) -> bool:
     tokens = a.tokens
     if m.last < len(tokens) and tokens[m.last].concept == "scope":
         return True
+    if not _elides(tokens, m):
+        return False  # "Two experienced radiologists reviewed ...": a noun the concepts do not know
     return bool(set(_cue_owners(a).get(m.first, {})) & {"enrol", "final"}) or _diagnosed(tokens, m.last, end)
+
+
+ELIDING = frozenset({"were", "was", "had", "have", "has", "received", "showed", "developed", "of", "(", ",", ")", ";",
+                     "."})
+
+
+def _elides(tokens: list[Token], m: Mention) -> bool:
+    """Does a count end where its noun would be ("41 were included", "in 97 (65%)")?"""
+    return m.last >= len(tokens) or tokens[m.last].text in ELIDING or tokens[m.last].concept in ("scope", "enrol", "final")
 
 
 def _has_predicate(a: Analysed, lo: int, hi: int) -> bool:
@@ -391,6 +405,15 @@ def cohort_statements(ctx: Context) -> list[Statement]:
 CUES = frozenset({"enrol", "final", "screened", "treat"})
 
 
+def _may_count_people(a: Analysed, m: Mention) -> bool:
+    """Could the mention be a count of people: its noun a person or sex word, or no noun at all?"""
+    lo, hi = noun_phrase(a, m)
+    if m.head:
+        lo = m.first + 1
+    kinds = {c for c, _ in _concepts(a.tokens, lo, hi)}
+    return bool(kinds & {"person", "male", "female"}) or (lo == hi and _elides(a.tokens, m)) or m.shape in LABELLING
+
+
 def _depths(tokens: list[Token]) -> list[int]:
     """How many brackets are open at each token."""
     out, depth = [], 0
@@ -419,7 +442,7 @@ def _cue_owners(a: Analysed) -> dict[int, dict[str, int]]:
         lo, hi = clause_start(a, i), clause_stop(a, i)
         best = None
         for m in mentions:
-            if not (lo <= m.first < hi) or _followed_by_scope(a, m):
+            if not (lo <= m.first < hi) or _followed_by_scope(a, m) or not _may_count_people(a, m):
                 continue  # "53 children, 30 of them girls, were studied": the part owns no verb
             if depth[m.first] > depth[i] and m.shape not in LABELLING:
                 continue  # "Twenty patients (12 girls; median age 11 years) were evaluated"
@@ -597,9 +620,8 @@ def cohort_size(ctx: Context) -> Iterator[Candidate]:
         confidence = min(confidence, w["confidence"]["close"])
     kept = sorted((s for s in support[best] if s.score > 0), key=lambda s: -s.score)
     why = ", ".join(sorted({r for s in kept for r in s.reasons}))
-    beaten = [f"{v} ({', '.join(sorted({r for s in support[v] for r in s.reasons}) or ['mentioned'])})"
-              for v in ranked[1:3]]
-    rule = f"cohort_size: {why}" + (f"; over {'; '.join(beaten)}" if beaten else "")
+    beaten = [str(v) for v in ranked[1:2]]
+    rule = f"cohort_size: {why or 'mentioned'}" + (f"; over {', '.join(beaten)}" if beaten else "")
     yield Candidate(N, best, [s.span for s in kept[:4]], rule, confidence)
     # A case report names the patient's sex with the case: "a 12-year-old girl".
     sex = next((s for s in kept if s.sex), None) if best == 1 else None
