@@ -746,20 +746,21 @@ def _count_candidates(ctx: Context, a: Analysed, m: Mention, r: Reading) -> Iter
         share = share_of(m.percent, ctx.n)
         if share is not None:
             conf = 0.6 if share[1] else 0.7
-            if r.field.startswith(SITE_PREFIX) and not _shares_fit(ctx):
+            if r.field.startswith(SITE_PREFIX) and not shares_fit(ctx):
                 conf = 0.45  # this paper's percentages are of varying groups (lesions, the imaged)
             yield Candidate(key, share[0], [span, *ctx.n_spans], f"{rule}_percent", conf, derived=True)
 
 
-def _shares_fit(ctx: Context) -> bool:
-    """Do the paper's percentages read as shares of the cohort? Where most printed percentages fit
-    no whole number of the cohort, they are of other groups, and a bone's percentage may be too."""
-    if "shares_fit" not in ctx.memo:
+def shares_fit(ctx: Context, least: int = 4) -> bool:
+    """Do the paper's percentages read as shares of the cohort? Where most of its bare percentages
+    (at least `least` of them) fit no whole number of the cohort, they are of other groups, and a
+    bone's or a response's percentage may be too."""
+    if "shares" not in ctx.memo:
         shares = [m.percent for a in ctx.prose for m in a.mentions
                   if m.count is None and m.percent is not None and 0 < m.percent < 100]
-        fit = sum(1 for p in shares if share_of(p, ctx.n) is not None)
-        ctx.memo["shares_fit"] = len(shares) < 4 or fit >= 0.6 * len(shares)
-    return ctx.memo["shares_fit"]
+        ctx.memo["shares"] = (len(shares), sum(1 for p in shares if share_of(p, ctx.n) is not None))
+    printed, fit = ctx.memo["shares"]
+    return printed < least or fit >= 0.6 * printed
 
 
 def columns(header: Analysed | None) -> list[str]:

@@ -24,7 +24,7 @@ from ..records import Figure, OutcomeRow
 from .engine import Analysed, Candidate, Context, Key, Registry, Span, resolve
 from .mentions import Mention, clause_start, clause_stop
 from .quantities import counts_for_percent
-from .study import LABELLING, in_subgroup, _concepts, _depths, _phrase_end, grammar, noun_phrase, read_mention
+from .study import LABELLING, in_subgroup, shares_fit, _concepts, _depths, _phrase_end, grammar, noun_phrase, read_mention
 from .tokens import Token
 
 TREATMENTS = Registry()
@@ -50,6 +50,7 @@ class Group:
     count: int
     span: Span
     derived: bool = False
+    alone: bool = True     # no other drug class was named with it ("NSAIDs alone or combined with ...")
 
 
 @dataclass
@@ -196,6 +197,8 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
         got = (m.total, False) if m.total and responding else _count_of(ctx, a, m)
         if got is None or id(m) in used:
             return
+        if any(t.text in grammar()["repeats"] for t in tokens[max(0, min(lo, m.first) - 2):max(hi, m.last)]):
+            return  # "11 received 1-9 additional IV-PAM doses": re-treated, a part of the treated
         if in_subgroup(a, m, ctx.n) and not m.total:
             return  # "Of these three patients, two were administered pamidronate ...": parts of a group
         used.add(id(m))
@@ -255,7 +258,20 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
             continue
         if whole is not None:
             groups.append(whole)  # "All 36 children were started on naproxen"
-    return groups
+    if len({d.cls for d in drugs}) > 1:
+        for g in groups:
+            g.alone = False
+    return [g for g in groups if not _umbrella(tokens, g.drug, drugs)]
+
+
+def _umbrella(tokens: list[Token], d: Drug, drugs: list[Drug]) -> bool:
+    """Is `d` a class word whose agents of other classes the sentence goes on to count ("14 were
+    given DMARDs, including methotrexate in 13 and sulfasalazine in 1")? Its count is theirs."""
+    if d.agent is not None:
+        return False
+    nxt = next((x for x in drugs if x.first >= d.last), None)
+    return nxt is not None and nxt.cls != d.cls and nxt.first - d.last <= 4 and any(
+        t.text in ("including", "namely", "such", "mainly", "mostly") for t in tokens[d.last:nxt.first])
 
 
 def _listed(tokens: list[Token], lo: int, hi: int) -> bool:
@@ -270,8 +286,8 @@ def _all_given(ctx: Context, a: Analysed, d: Drug, start: int, treat: list[int])
     if t is None or ctx.n is None:
         return None
     q = next((i for i in range(start, t) if tokens[i].concept == "all" and tokens[i].phrase_start), None)
-    if q is None:
-        return None
+    if q is None or q and tokens[q - 1].text in grammar()["hedges"]:
+        return None  # "almost all patients received NSAID (n=25, 93%)": the count that follows says how many
     number = next((x for x in tokens[q:t] if x.is_quantity), None)
     count = number.quantity.count if number else ctx.n
     if count is None:
@@ -364,7 +380,7 @@ def responses(ctx: Context, a: Analysed, drugs: list[Drug], groups: list[Group],
         m = _tied_count(tokens, d, mentions, used_mentions, drugs)
         if m is None:
             continue
-        c, i = _nearest_cue(cues, m, d)
+        c, i = _nearest_cue(tokens, cues, m, d)
         if c is None or c == "failure":
             continue  # "nine got worse during pamidronate": non-responders, not a response figure
         used_mentions.add(id(m))
@@ -404,6 +420,8 @@ def responses(ctx: Context, a: Analysed, drugs: list[Drug], groups: list[Group],
         in_clause = [d for d in drugs if lo <= d.first < hi]
         if len(tied) == 1:
             in_clause = tied  # "All patients had no response to NSAIDs"
+            if group is not None and group.drug.cls != tied[0].cls:
+                group = None  # the drug named with the word, not the paper's study drug
         drug = group.drug if group else (in_clause[0] if len(in_clause) == 1 else None)
         if drug is None and not whole:
             continue
@@ -437,6 +455,8 @@ def _response(ctx: Context, a: Analysed, drug: Drug | None, m: Mention | None, c
         # "43% of our patients were free of symptoms": a share of the treated, where one count fits
         if treated is None or not 0 <= m.percent <= 100:
             return None
+        if treated == ctx.n and not shares_fit(ctx, least=3):
+            return None  # the paper's percentages are of varying groups: this one may be too
         fits = counts_for_percent(m.percent, treated)
         if len(fits) != 1:
             return None
@@ -479,7 +499,9 @@ def _group_of(ctx: Context, a: Analysed, m: Mention | None, quant, lo: int, grou
             return groups[0], False  # "given to 26 ..., and of these, 18/22 evaluable responded"
         return None, m.total == ctx.n
     if groups:
-        return groups[-1], False  # "All receive NSAIDs: ..., four were in remission"
+        # "All receive NSAIDs: ..., four were in remission"; of a class and its agents, the class:
+        # "given bisphosphonates (alendronate in two, pamidronate in two), all with good response"
+        return max((g for g in groups if g.drug.cls == groups[-1].drug.cls), key=lambda g: g.count), False
     if scoped:
         if m is not None and any(x.last <= m.first and x.count is not None and _people(a, x) for x in a.mentions):
             return None, False  # "Five were left with deformity (two of them with inactive disease)"
@@ -490,7 +512,7 @@ def _group_of(ctx: Context, a: Analysed, m: Mention | None, quant, lo: int, grou
             return None, True  # "Among 15 patients, 12 (80%) achieved clinical remission"
         return discourse.of_size(total), False
     study_drug = _study_drug(ctx, discourse)
-    if study_drug is not None and not (quant is not None and not quant[1] and m is None):
+    if study_drug is not None:
         return study_drug, False  # a study of one drug given to every patient: its responses are that drug's
     final = any(c == "final_status" for c, _ in _concepts(tokens, lo, clause_stop(tokens, lo)))
     cohort_share = m is not None and m.percent is not None and ctx.n and (
@@ -504,7 +526,7 @@ def _study_drug(ctx: Context, discourse: Discourse) -> Group | None:
     classes = {g.drug.cls for g in discourse.groups}
     if len(classes) != 1 or ctx.n is None:
         return None
-    return next((g for g in discourse.groups if g.count == ctx.n), None)
+    return next((g for g in discourse.groups if g.count == ctx.n and g.alone), None)
 
 
 def _scope_total(a: Analysed, m: Mention) -> int | None:
@@ -543,13 +565,17 @@ def _tied_count(tokens: list[Token], d: Drug, mentions: list[Mention], done: set
     return best[1] if best else None
 
 
-def _nearest_cue(cues, m: Mention, d: Drug) -> tuple[str | None, int]:
+def _nearest_cue(tokens: list[Token], cues, m: Mention, d: Drug) -> tuple[str | None, int]:
     """The response word a drug's count goes with: the nearest within a few words, or, for the items
     of a list ("Remission was achieved in 12 (1 with NSAIDs, 3 with methotrexate, ...)"), the one
-    the list follows."""
+    the list follows. A count in brackets is not the response of a word after them ("given
+    bisphosphonates (alendronate in two, pamidronate in two), all with good response")."""
     lo, hi = min(m.first, d.first), max(m.last, d.last)
+    depth = _depths(tokens)
     best = None
     for c, i in cues:
+        if i >= hi and depth[m.first] > depth[i]:
+            continue
         dist = 0 if lo <= i < hi else min(abs(i - lo), abs(i - hi))
         if dist <= 8 and (best is None or dist < best[0]):
             best = (dist, c, i)
@@ -694,7 +720,7 @@ def treatment_statements(ctx: Context) -> Iterator[Candidate]:
     discourse = Discourse()
     outcome = default_outcome(ctx)
     names = aliases(ctx)
-    title = _title_drug(ctx, names)
+    title = _title_drug(ctx, names) or _sole_drug(ctx, names)
     if title:
         discourse.groups.append(title)
         yield Candidate(Key(TREATED, title.drug.cls, None), title.count, [title.span, *ctx.n_spans], "title_drug", 0.55,
@@ -763,6 +789,19 @@ def _title_drug(ctx: Context, names: dict[str, Drug]) -> Group | None:
     if len({d.cls for d in drugs}) != 1:
         return None
     d = drugs[0]
+    return Group(d, ctx.n, a.span_of(d.first, d.last), derived=True)
+
+
+def _sole_drug(ctx: Context, names: dict[str, Drug]) -> Group | None:
+    """The one drug class a paper names at all, sentence after sentence ("at the first IV-PAM",
+    "fell in the first month following IV-PAM", "A third IV-PAM course"): a study of that drug,
+    given to the cohort. Named once or twice ("Pamidronate was the main treatment for refractory
+    patients") it is one treatment among others the paper does not name."""
+    found = [(a, d) for a in ctx.paper_sentences if not a.table and a.sentence.section != "references"
+             for d in drugs_of(a, names)]
+    if ctx.n is None or len({d.cls for _, d in found}) != 1 or len({id(a) for a, _ in found}) < 3:
+        return None
+    a, d = found[0]
     return Group(d, ctx.n, a.span_of(d.first, d.last), derived=True)
 
 
