@@ -34,7 +34,10 @@ SITE_PREFIX = "site_"
 RECORD_ISSUE = "record_issue"
 STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", "flags", "first_author", "year", RECORD_ISSUE]
 OUTCOME_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated", "proportion",
-                   "ci_low", "ci_high", "status", "confidence", RECORD_ISSUE]
+                   "ci_low", "ci_high", "status", "confidence", "flags", RECORD_ISSUE]
+# The flag of an outcome row whose treated outnumber the cohort: courses, lesions or episodes
+# counted, not patients. Such a row is left out of pooling until a curator accepts its n_treated.
+NOT_PATIENTS = "n_treated exceeds the cohort"
 OUTCOMES = ("clinical", "mri")
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import xlsxwriter
 from scipy import special
 
-from .fields import OUTCOMES
+from .fields import NOT_PATIENTS, OUTCOMES
 from .labels import label_files, read_labels, study_labels
 from .stats import CI_METHOD, proportion_ci
 from .store import atomic_write, atomic_write_csv
@@ -295,6 +295,10 @@ def _select_rows(outcomes: pd.DataFrame, settings: MetaSettings) -> tuple[pd.Dat
          | (df["n_responded"] % 1 != 0) | (df["n_treated"] % 1 != 0),
          "counts not 0 <= n_responded <= n_treated (whole numbers, n_treated > 0)")
     mark(status == "conflict", "status conflict")
+    if "flags" in df:
+        flagged = df["flags"].fillna("").astype(str)
+        mark(flagged.str.startswith(NOT_PATIENTS), flagged.where(flagged != "", "")
+             + "; left out until a curator accepts n_treated (status curated in the record)")
     mark(df["confidence"].isna(), "confidence missing")
     mark(df["confidence"] < settings.min_confidence, f"confidence below {settings.min_confidence:g}")
 

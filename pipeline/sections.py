@@ -131,8 +131,10 @@ def text_to_sections(text: str) -> list[Section]:
             continue
         prev, last = last, i
         # "Table I." at a line start is a caption only when it does not continue a sentence
-        # ("... are summarized in\nTable I. The median diagnostic delay").
-        if caption.match(line) and (prev is None or prev < i - 1 or lines[prev][1].rstrip()[-1:] in ".:)"):
+        # ("... are summarized in\nTable I. The median diagnostic delay"): after a blank line or a
+        # line that ends a sentence, or alone between a line of page furniture and a blank line.
+        alone = i + 1 < len(lines) and not lines[i + 1][1].strip()
+        if caption.match(line) and (prev is None or prev < i - 1 or lines[prev][1].rstrip()[-1:] in ".:)" or alone):
             marks.append((start, "table", line.strip()[:60]))
             in_table = True
             continue
@@ -161,8 +163,8 @@ _ENDS_IN_FIGURE = re.compile(r"\d[\d.,:;/%)\]-]*\s*$")
 
 def _starts_paragraph(lines, i) -> bool:
     """Line i begins a run of three or more non-blank lines (running prose, not table rows):
-    three lines that all end in a figure are rows ("1 3" / "60 European Journal ... 7:55-63" /
-    "Sternum 3 (10.3)", a page break's furniture inside a table)."""
+    lines that end in a figure are rows ("1 3" / "60 European Journal ... 7:55-63" / "Sternum 3
+    (10.3)", a page break's furniture inside a table)."""
     if i > 0 and lines[i - 1][1].strip():
         return False
     run = []
@@ -170,4 +172,7 @@ def _starts_paragraph(lines, i) -> bool:
         if not line.strip():
             break
         run.append(line)
-    return len(run) >= 3 and not all(_ENDS_IN_FIGURE.search(line) for line in run)
+    # Page furniture inside a table ("7" / "MARSH ET AL." / "Zoledronic acid 10 7 (70.0)") is short:
+    # prose has at least two lines of some words that end in no figure.
+    worded = [line for line in run if len(line.split()) >= 4 and not _ENDS_IN_FIGURE.search(line)]
+    return len(run) >= 3 and len(worded) >= 2

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .fields import COUNT, DESCRIBED_STATS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
+from .fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
 from .recordfile import RecordFileError, read_record, study_id_mismatch
 from .records import HUMAN_STATUSES, usable
 from .stats import proportion_ci
@@ -131,6 +131,21 @@ def _confidence(figure: dict) -> float:
     return figure.get("confidence", 0.0)
 
 
+def _outcome_flags(record: dict, o: dict) -> str | None:
+    """What a reviewer must know about an outcome row: its treated outnumber the cohort (treatment
+    courses, lesions or episodes were counted), unless a curator has accepted n_treated."""
+    treat = o.get("n_treated") or {}
+    if treat.get("status") == "curated":
+        return None
+    name = f"outcomes.{o['drug']}.{o['outcome']}.n_treated"
+    failed = [c for c in record.get("checks", []) if c["check"] == "treated_within_cohort" and not c["ok"]
+              and name in c["fields"]]
+    n = (record.get("figures", {}).get("n_patients") or {}).get("value")
+    if not failed:
+        return None
+    return f"{NOT_PATIENTS} ({treat.get('value')} > {n} patients): courses, lesions or episodes, not patients?"
+
+
 def outcome_rows(record: dict) -> Iterator[dict]:
     for o in record.get("outcomes", []):
         resp, treat = o.get("n_responded"), o.get("n_treated")
@@ -141,7 +156,8 @@ def outcome_rows(record: dict) -> Iterator[dict]:
         status = next((s for s in ("rejected", "conflict", "curated", "derived") if s in statuses), "extracted")
         row = {"study_id": record["study_id"], "drug": o["drug"], "agent": o.get("agent"), "outcome": o["outcome"],
                "n_responded": x, "n_treated": n, "proportion": None, "ci_low": None, "ci_high": None,
-               "status": status, "confidence": round(min((_confidence(f) for f in figs), default=0), 3)}
+               "status": status, "confidence": round(min((_confidence(f) for f in figs), default=0), 3),
+               "flags": _outcome_flags(record, o)}
         if x is not None and n and 0 <= x <= n:
             row["proportion"], row["ci_low"], row["ci_high"] = (round(v, 4) for v in proportion_ci(x, n))
         yield row

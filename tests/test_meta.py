@@ -372,3 +372,34 @@ def test_brentq_returns_the_float_scipy_returns():
         assert ours == theirs
         positive += ours > 0
     assert positive > 100   # the root finder ran, not only the tau² = 0 boundary
+
+
+def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(seed_outputs, tmp_path):
+    """The Danish abstract's "Sufficient clinical effect of TNF-a (n:31) 18" counts 31 treatment
+    courses in a cohort of 25: flagged in outcomes.csv, left out of pooling with the reason, and
+    pooled once a curator accepts n_treated."""
+    import json
+
+    from pipeline.fields import NOT_PATIENTS
+    from pipeline.runner import build_tables, pool
+
+    out = tmp_path / "out"
+    shutil.copytree(seed_outputs, out)
+    outcomes = pd.read_csv(out / "outcomes.csv")
+    danish = outcomes[(outcomes.drug == "tnf_inhibitor") & (outcomes.outcome == "clinical") & (outcomes.n_treated == 31)]
+    assert danish["flags"].tolist() == [f"{NOT_PATIENTS} (31 > 25 patients): courses, lesions or episodes, not patients?"]
+    excluded = pd.read_csv(out / "meta_excluded.csv")
+    reason = excluded[(excluded.drug == "tnf_inhibitor") & (excluded.n_treated == 31)].reason.tolist()
+    assert len(reason) == 1 and reason[0].startswith(NOT_PATIENTS) and "curator" in reason[0]
+    assert not ((pd.read_csv(out / "pooled.csv").drug == "tnf_inhibitor")).any()
+
+    path = next((out / "records").glob(f"{danish.study_id.iloc[0]}.json"))
+    record = json.loads(path.read_text())
+    row = next(o for o in record["outcomes"] if (o["drug"], o["outcome"]) == ("tnf_inhibitor", "clinical"))
+    row["n_treated"].update(status="curated", curator="test")
+    path.write_text(json.dumps(record, indent=2))
+    build_tables(out, None, force=True)
+    pool(out)
+    assert pd.read_csv(out / "outcomes.csv")["flags"].isna().all()
+    pooled = pd.read_csv(out / "pooled.csv")
+    assert set(pooled[pooled.drug == "tnf_inhibitor"].k) == {2}

@@ -161,6 +161,13 @@ def _lesion_scope(a: Analysed, m: Mention) -> bool:
 
 def read_mention(a: Analysed, m: Mention) -> Reading | None:
     """What a count mention counts, from the words around it, or None."""
+    readings = a.derived.setdefault("readings", {})
+    if id(m) not in readings:
+        readings[id(m)] = _read_mention(a, m)
+    return readings[id(m)]
+
+
+def _read_mention(a: Analysed, m: Mention) -> Reading | None:
     tokens = a.tokens
     if (m.first and tokens[m.first - 1].concept == "threshold") or (
             m.last < len(tokens) and tokens[m.last].concept == "threshold"):

@@ -55,9 +55,10 @@ def lexicon() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
     return out, {w: tuple(sorted(ns, reverse=True)) for w, ns in starts.items()}
 
 
-def _words(text: str) -> list[Token]:
+def _words(text: str, lo: int = 0, hi: int | None = None) -> list[Token]:
+    """The word and punctuation tokens of text[lo:hi], at their offsets in `text`."""
     out = []
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(text, lo, len(text) if hi is None else hi):
         word, start = m.group(), m.start()
         # "male-to-female", "one-to-one": the words of a ratio, each a token of its own.
         parts = _TO.split(word) if "-to-" in word.lower() else [word]
@@ -77,10 +78,10 @@ def tokenize(text: str) -> list[Token]:
     for q in read_quantities(text):
         if q.start < pos:
             continue
-        tokens += (Token(t.start + pos, t.end + pos, t.text, capital=t.capital) for t in _words(text[pos:q.start]))
+        tokens += _words(text, pos, q.start)
         tokens.append(Token(q.start, q.end, text[q.start:q.end].lower(), quantity=q))
         pos = q.end  # a sex letter glued to it ("8M") is the next token, as in "8 M"
-    tokens += (Token(t.start + pos, t.end + pos, t.text, capital=t.capital) for t in _words(text[pos:]))
+    tokens += _words(text, pos)
     return _references(_tag(_gaps(text, tokens)))
 
 
@@ -131,6 +132,18 @@ def _countable() -> re.Pattern:
     data = vocab.load("concepts.json")["concepts"]
     words = {p.split()[0] for c in ("all", "none") for p in data[c]}
     return re.compile(rf"\d|{WORDS}|\b(?:{'|'.join(sorted(map(re.escape, words)))})\b", re.I)
+
+
+@lru_cache(maxsize=None)
+def _first_words(concept: str) -> re.Pattern:
+    words = {p.split()[0] for p in vocab.load("concepts.json")["concepts"][concept]}
+    return re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, words)))})\b", re.I)
+
+
+def may_name(text: str, concept: str) -> bool:
+    """Can the text name `concept` at all: does it hold the first word of one of its phrases? A
+    sentence that does not needs no tokens to say it does not."""
+    return _first_words(concept).search(text) is not None
 
 
 def may_count(text: str) -> bool:

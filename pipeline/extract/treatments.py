@@ -25,7 +25,7 @@ from .engine import Analysed, Candidate, Context, Key, Registry, Span, resolve
 from .mentions import Mention, clause_start, clause_stop
 from .quantities import counts_for_percent
 from .study import LABELLING, in_subgroup, shares_fit, _concepts, _depths, _phrase_end, grammar, noun_phrase, read_mention
-from .tokens import Token
+from .tokens import Token, may_name
 
 TREATMENTS = Registry()
 TREATED, RESPONDED = "n_treated", "n_responded"
@@ -141,7 +141,24 @@ def _drugs(a: Analysed, names: dict[str, Drug]) -> list[Drug]:
             merged[-1] = Drug(prev.first, d.last, d.cls, prev.agent or d.agent)
         else:
             merged.append(d)
-    return merged
+    return _combinations(a.tokens, merged)
+
+
+def _combinations(tokens: list[Token], drugs: list[Drug]) -> list[Drug]:
+    """Two drug classes joined as given together ("NSAIDs + iguratimod", "pamidronate combined with
+    etanercept") are one drug, a combination; "NSAIDs alone or combined with ..." is not."""
+    joins = grammar()["combined"]
+    out: list[Drug] = []
+    for d in drugs:
+        prev = out[-1] if out else None
+        between = {t.text for t in tokens[prev.last:d.first]} if prev else set()
+        if prev and prev.cls != d.cls and 0 < d.first - prev.last <= 4 and between & joins and not between & {
+                "or", "alone", "without", ",", ";"} and not any(t.is_quantity for t in tokens[prev.last:d.first]):
+            agents = " + ".join(x.agent or x.cls for x in (prev, d))
+            out[-1] = Drug(prev.first, d.last, "combination", agents)
+        else:
+            out.append(d)
+    return out
 
 
 # --- counts ---------------------------------------------------------------------------------------
@@ -168,7 +185,7 @@ def _count_of(ctx: Context, a: Analysed, m: Mention) -> tuple[int, bool] | None:
     number fits ("methotrexate (44,4%)" of 9 patients is 4)."""
     if m.value is not None:
         return m.value, False
-    if m.percent is not None and ctx.n and 0 <= m.percent <= 100:
+    if m.percent is not None and ctx.n and 0 <= m.percent <= 100 and shares_fit(ctx, least=3):
         fits = counts_for_percent(m.percent, ctx.n)
         if len(fits) == 1:
             return fits[0], True
@@ -228,7 +245,8 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
             alone = m.last >= len(tokens) or tokens[m.last].text in (")", "]", ",", ";", "%") or tokens[m.last - 1].text in (")", "]")
             if alone and not gap or alone and all(t.text in ("(", "[", "n", "=", "agents", "agent", "drugs", "therapy", "treatment",
                                          "inhibitors") for t in gap) and gap[-1].text in ("(", "[", "=") or (
-                    [t.text for t in gap if t.text not in ("agent", "agents", "therapy", "treatment", ")")] == ["in"] and treat):
+                    [t.text for t in gap if t.text not in ("agent", "agents", "therapy", "treatment", ")")] in (["in"], ["to"])
+                    and treat):  # "methotrexate in 12", "... was given to 3 patients and steroids to 5"
                 add(d, m, d.first, m.last)
                 continue
             # "Pamidronate was given to 11 children", "A TNF inhibitor was started in seven children"
@@ -332,7 +350,8 @@ def _outcome(tokens: list[Token], cue: int, lo: int, hi: int, default: str) -> s
         return "mri" if "mri" in concepts else None
     if 0 <= cue < len(tokens):
         end = _phrase_end(tokens, cue)
-        found = kind(tokens[cue:end]) or kind(tokens[max(0, cue - 3):cue]) or kind(tokens[end:end + 3])
+        after = tokens[end:min(end + 5, clause_stop(tokens, cue))]  # "regression of their lesions on MRI"
+        found = kind(tokens[cue:end]) or kind(tokens[max(0, cue - 3):cue]) or kind(after)
         if found:
             return found
     return kind(tokens[max(0, lo):hi]) or default
@@ -342,6 +361,8 @@ def default_outcome(ctx: Context) -> str:
     """mri when the paper defines response by imaging ("Therapeutic response was judged by the WB-MRI
     status of the lesions"), else clinical."""
     for a in ctx.paper_sentences:
+        if not may_name(a.sentence.text, "mri"):
+            continue
         t = a.tokens
         concepts = {c for c, _ in _concepts(t, 0, len(t))}
         words = {x.text for x in t}
@@ -395,7 +416,7 @@ def responses(ctx: Context, a: Analysed, drugs: list[Drug], groups: list[Group],
         if i in used_cues or c == "failure":
             continue
         lo, hi = clause_start(tokens, i), clause_stop(tokens, i)
-        quant = _quantifier(tokens, lo, i)
+        quant = _quantifier(tokens, lo, i) or _quantifier_after(tokens, i, hi)
         target = None if quant else _subject(a, mentions, i, lo, hi, used_mentions)
         tied = [d for d in drugs if lo <= d.first < hi and _drug_tied(tokens, d, i)]
         joined = [d for d in drugs if tied and any(0 < d.first - t.last <= 2 and tokens[t.last].text in ("or", "and", ",")
@@ -485,6 +506,9 @@ def _group_of(ctx: Context, a: Analysed, m: Mention | None, quant, lo: int, grou
               discourse: Discourse) -> tuple[Group | None, bool]:
     """(the treated group a response speaks of, whether it speaks of the whole cohort)."""
     tokens = a.tokens
+    if quant is not None and quant[4] is not None:
+        g = next((g for g in groups if g.count == quant[4]), None) or discourse.of_size(quant[4])
+        return g, g is None and quant[4] == ctx.n  # "None of the thirteen showed a sustained improvement"
     scoped = quant is not None and quant[1] or (m is not None and (
         m.last < len(tokens) and tokens[m.last].concept == "scope"
         or any(t.concept == "scope" for t in tokens[max(0, m.first - 4):m.first])))
@@ -497,7 +521,8 @@ def _group_of(ctx: Context, a: Analysed, m: Mention | None, quant, lo: int, grou
             return g, False
         if len(groups) == 1 and scoped:
             return groups[0], False  # "given to 26 ..., and of these, 18/22 evaluable responded"
-        return None, m.total == ctx.n
+        # "Over follow-up, 88.89% (24/27) of patients did well": the overall response of those followed
+        return None, m.total == ctx.n or (final and not groups and m.total < (ctx.n or 0))
     if groups:
         # "All receive NSAIDs: ..., four were in remission"; of a class and its agents, the class:
         # "given bisphosphonates (alendronate in two, pamidronate in two), all with good response"
@@ -609,6 +634,8 @@ def _subject(a: Analysed, mentions: list[Mention], i: int, lo: int, hi: int, don
         gap = tokens[end:m.first]
         lead = gap[-3:]
         clean = not any(t.concept in CUES or t.concept == "treat" for t in gap)
+        if not gap and tokens[i].text in grammar()["affect_verbs"]:
+            return m  # "which helped 70% of them", "benefited seven patients"
         if clean and len(gap) <= 14 and (
                 (any(t.text == "in" for t in lead) and all(t.text in _LEADS or t.text in ("the", "a", "of", "only", "just", "all")
                                                          or t.concept == "person" for t in lead))
@@ -616,28 +643,58 @@ def _subject(a: Analysed, mentions: list[Mention], i: int, lo: int, hi: int, don
             return m  # "was seen in seventeen patients", "remission in nearly half of the patients (14/30)"
     if before:
         m = before[-1]
+        stops = grammar()["predicate_stops"] - {",", ":"}
         if not any(t.is_quantity and not (j + 1 < len(tokens) and tokens[j + 1].concept == "time_unit")
-                   for j, t in enumerate(tokens[m.last:i], m.last)):
-            return m  # "18/22 patients evaluable at 6 months responded"
+                   for j, t in enumerate(tokens[m.last:i], m.last)) and not any(
+                t.text in stops for t in tokens[m.last:i]):
+            # "18/22 patients evaluable at 6 months responded"; but "17 patients had a flare after
+            # an initial response" says the count flared
+            return m
     return None
 
 
 def _quantifier(tokens: list[Token], lo: int, i: int):
-    """(kind, refers back, word, token) of "all of them", "both", "none of these", "neither" before a
-    response word."""
+    """(kind, refers back, word, token, size) of "all of them", "both", "none of these", "neither",
+    "none of the thirteen" (size 13: the group of that size) before a response word."""
+    size = None
     for j in range(i - 1, lo - 1, -1):
         t = tokens[j]
         if t.is_quantity:
-            return None
+            head = next((k for k in range(j - 1, max(lo, j - 3) - 1, -1) if tokens[k].concept in ("all", "none")), None)
+            if size is not None or head is None or t.quantity.count is None or not all(
+                    x.text in ("of", "the", "these", "those") for x in tokens[head + 1:j] if x.concept not in ("all", "none")):
+                return None
+            size = t.quantity.count  # "none of the thirteen", "all 16 children"
+            continue
         if t.concept in ("all", "none") and t.phrase_start:
             end = _phrase_end(tokens, j)
+            if end < i and tokens[end].is_quantity:
+                end = _phrase_end(tokens, end + 1) if tokens[end + 1].concept == "person" else end + 1
             if end < i and tokens[end].concept not in ("person", "scope", None) or (
                     end < i and tokens[end].concept is None and tokens[end].text not in ("were", "was", "had", "with", "reached", "of", "showed", "achieved", "patients")):
                 return None  # "all reactions resolved": not people
             words = {x.text for x in tokens[j:i]}
             back = bool(words & {"them", "these", "those", "whom", "both", "neither"}) or any(
                 x.concept == "scope" for x in tokens[j:i])
-            return t.concept, back, t.text, j
+            return t.concept, back or size is not None, t.text, j, size
+    return None
+
+
+def _quantifier_after(tokens: list[Token], i: int, hi: int):
+    """ "Pain settled within weeks in all of them", "remission in none of these": the quantifier
+    after a response word, as _quantifier gives it."""
+    for j in range(_phrase_end(tokens, i), hi):
+        t = tokens[j]
+        if t.is_quantity or t.concept in CUES:
+            return None
+        if t.concept in ("all", "none") and t.phrase_start and j and tokens[j - 1].text in ("in", "for"):
+            end = _phrase_end(tokens, j)
+            if end < hi and tokens[end].concept not in ("person", "scope") and tokens[end].text not in (".", ",", ";", ")"):
+                return None  # "in all lesions": not people
+            words = {x.text for x in tokens[j:end + 1]}
+            back = bool(words & {"them", "these", "those", "both", "neither"}) or any(
+                x.concept == "scope" for x in tokens[j:end + 1])
+            return t.concept, back, t.text, j, None
     return None
 
 
@@ -765,6 +822,8 @@ def aliases(ctx: Context) -> dict[str, Drug]:
     """Abbreviations a paper defines for its drugs: "zoledronic acid (ZA)" makes "ZA" a drug."""
     out: dict[str, Drug] = {}
     for a in ctx.paper_sentences:
+        if "(" not in a.sentence.text or not _names_drug(a):
+            continue
         tokens, text = a.tokens, a.sentence.text
         for d in drugs_of(a):
             if d.last + 2 < len(tokens) and tokens[d.last].text == "(" and tokens[d.last + 2].text == ")":
@@ -772,6 +831,11 @@ def aliases(ctx: Context) -> dict[str, Drug]:
                 if 2 <= len(word) <= 6 and word[0].isupper() and not _term(word):
                     out[word] = d
     return out
+
+
+def _names_drug(a: Analysed) -> bool:
+    """Does the vocabulary find a drug in the sentence (without tokenising it)?"""
+    return any(e.label == "DRUG" for e in a.sentence.ents)
 
 
 _DISEASE = re.compile(r"osteomyelitis|osteitis|\bCNO\b|\bCRMO\b|\bSAPHO\b|hyperostosis", re.I)
@@ -797,8 +861,9 @@ def _sole_drug(ctx: Context, names: dict[str, Drug]) -> Group | None:
     "fell in the first month following IV-PAM", "A third IV-PAM course"): a study of that drug,
     given to the cohort. Named once or twice ("Pamidronate was the main treatment for refractory
     patients") it is one treatment among others the paper does not name."""
-    found = [(a, d) for a in ctx.paper_sentences if not a.table and a.sentence.section != "references"
-             for d in drugs_of(a, names)]
+    own = {id(a) for a in ctx.own}
+    found = [(a, d) for a in ctx.paper_sentences if a.sentence.section != "references"
+             and (_names_drug(a) or id(a) in own) for d in drugs_of(a, names)]
     if ctx.n is None or len({d.cls for _, d in found}) != 1 or len({id(a) for a, _ in found}) < 3:
         return None
     a, d = found[0]
