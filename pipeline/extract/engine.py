@@ -126,8 +126,7 @@ class Context:
     @cached_property
     def paper_sentences(self) -> list[Analysed]:
         """Every own-cohort prose sentence, with or without a number (for a paper's definitions)."""
-        analysed = {id(a.sentence): a for a in self.own if not a.table}
-        return [analysed.get(id(s)) or Analysed(s) for s in self.paper.sentences if s.own and not s.table]
+        return [Analysed(s) for s in self.paper.sentences if s.own and not s.table]
 
     @property
     def prose(self) -> list[Analysed]:
