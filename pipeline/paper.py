@@ -23,14 +23,15 @@ _AUTHOR_YEAR = re.compile(r"\b[A-Z][a-z]+ (?:et al\.?|and [A-Z][a-z]+),? \(?(?:1
 
 
 @lru_cache(maxsize=1)
-def _cue_patterns() -> tuple[re.Pattern, re.Pattern]:
+def _cue_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     c = vocab.cohort()
     def alt(words):  # line breaks fall anywhere: "in the current\nstudy"
         return r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words) + r")\b"
     # Matched against the case-folded sentence: three times faster than re.IGNORECASE.
     own = re.compile(alt(w.lower() for w in c["own_cues"]))
     other = re.compile(alt(w.lower() for w in c["other_cues"]))
-    return own, other
+    local = re.compile(alt(w.lower() for w in c["local_cues"]))
+    return own, other, local
 
 
 @dataclass
@@ -83,18 +84,19 @@ def classify(text: str, section: str, folded: str | None = None) -> bool:
     Other cohorts are cited with reference markers, author-year citations or cue words ("the French
     group7 has reported"); Introduction and Discussion only count with an own-cohort cue ("in our
     cohort"). An own cue outweighs a citation in the same sentence ("similar to other cohorts.7,8").
+    A Background may introduce the centre's own series in the words of `local_cues`, uncited.
     """
     trust = section_trust(section)
     if trust == "none":
         return False
-    own_re, other_re = _cue_patterns()
+    own_re, other_re, local_re = _cue_patterns()
     folded = fold_case(text) if folded is None else folded
     if own_re.search(folded):
         return True
     # Searched only when no own cue is found: an own cue wins anyway.
     if other_re.search(folded) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
         return False
-    return trust == "own"
+    return trust == "own" or (section == "background" and local_re.search(folded) is not None)
 
 
 def document_to_paper(document: Document) -> Paper:

@@ -40,7 +40,9 @@ def _complements(figures: dict[str, Figure], ctx: Context) -> None:
     misprinted = {f for f, count, pct in ctx.percents if count not in counts_for_percent(pct, n.value, slack=1.0)}
     for have, want in (("n_male", "n_female"), ("n_female", "n_male"), ("n_multifocal", "n_unifocal"),
                        ("n_unifocal", "n_multifocal")):
-        if have in figures and want not in figures and have not in misprinted and 0 <= n.value - figures[have].value <= n.value:
+        # A count of a subgroup (confidence below 0.7) is no complement's evidence: "Of these 30, 12 were girls".
+        if have in figures and want not in figures and have not in misprinted and figures[have].confidence >= 0.7 \
+                and 0 <= n.value - figures[have].value <= n.value:
             figures[want] = Figure(n.value - figures[have].value, figures[have].evidence + n.evidence,
                                    f"{want}_complement", min(n.confidence, figures[have].confidence) * 0.9, "derived")
 

@@ -228,9 +228,23 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
         lo = max(clause_start(tokens, k), _previous_value_end(tokens, k))
         if _count_or_share(tokens, k) or (k and tokens[k - 1].concept == "threshold"):
             continue  # "up to 4 years of follow-up": a bound, not a statistic
-        anchors = [x for x in (anchor_of(tokens, p, q) for p, q in _phrases(tokens, lo, k)) if x]
+        phrases = _phrases(tokens, lo, k)
+        found = [anchor_of(tokens, p, q) for p, q in phrases]
+        for i in range(1, len(found)):
+            # "age at onset and at diagnosis": the second event's age, named by its event alone.
+            if found[i] is None and found[i - 1] and found[i - 1].field in AGE_OF.values():
+                events = {c for c, _ in _concepts(tokens, *phrases[i])} & {"onset", "diagnosis"}
+                if len(events) == 1:
+                    found[i] = Anchor(AGE_OF[events.pop()], phrases[i][0], phrases[i][1], None)
+        anchors = [x for x in found if x]
         if anchors and not _close(tokens, anchors[-1].first, k):
             anchors = []
+        # "The median current age and age of onset were 10.5 and 5.5 years": an age the fields do
+        # not hold listed with one they do; each takes its value in turn, the other's is dropped.
+        listed = [x or _age_phrase(tokens, p, q) for x, (p, q) in zip(found, phrases)]
+        if len(anchors) == 1 and len(phrases) >= 2 and all(listed) and all(
+                tokens[q].text == "and" or tokens[q].text == "," for _, q in phrases[:-1]):
+            anchors = found  # None where the age is not a field's
         if not anchors and a.table and a.header is not None:
             continue
         # Several statistics listed, then as many values: "age of onset and time to diagnosis
@@ -245,11 +259,14 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
                 j = nxt.last
             if len(values) == len(anchors):
                 unit = next((x.unit for x in reversed(values) if x.unit), None)
-                stat = next((x.stat for x in anchors if x.stat), None)
+                stat = next((x.stat for x in anchors if x and x.stat), None) or next(
+                    (c for c, _ in _concepts(tokens, lo, k) if c in ("mean", "median")), None)
                 for anchor, value in zip(anchors, values):
-                    yield replace(anchor, stat=anchor.stat or stat), replace(value, unit=value.unit or unit)
+                    if anchor:
+                        yield replace(anchor, stat=anchor.stat or stat), replace(value, unit=value.unit or unit)
                 done = j
                 continue
+            anchors = [x for x in anchors if x]
         anchor = anchors[-1] if anchors else None
         if anchor is None and previous is not None and k > 0:
             # A clause in parallel with the one before: "..., and at diagnosis it stood at 11.5 years".
@@ -270,6 +287,14 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
         if v.unit is None and anchor.field in ("age_onset", "age_diagnosis") and k and tokens[k - 1].text in ("age", "aged"):
             v = replace(v, unit="years")  # "at age 10": an age in years, as the idiom says
         yield anchor, v
+
+
+AGE_OF = {"onset": "age_onset", "diagnosis": "age_diagnosis"}  # the age field of each event
+
+
+def _age_phrase(tokens: list[Token], p: int, q: int) -> bool:
+    """Does the phrase name an age, though none of the fields' ("current age", "age at last visit")?"""
+    return any(t.concept == "age" for t in tokens[p:q])
 
 
 def _count_or_share(tokens: list[Token], k: int) -> bool:

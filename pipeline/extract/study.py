@@ -207,9 +207,11 @@ def _read_mention(a: Analysed, m: Mention) -> Reading | None:
         person = False
     # What the sentence says of the counted people: "had multifocal disease", "were female".
     end = m.last + len(m.after)
-    found = _predicate(a, hi, end)
+    # "Most patients (86%) showed ...": the predicate starts after the bracket's end.
+    start = hi + 1 if bracketed and hi < len(tokens) and tokens[hi].text in (")", "]") else hi
+    found = _predicate(a, start, end)
     if found:
-        return Reading(found[0], "predicate", (hi, _phrase_end(tokens, found[1])))
+        return Reading(found[0], "predicate", (start, _phrase_end(tokens, found[1])))
     if person:
         return Reading("person", "label", (m.first, m.last))
     found = None if _has_predicate(a, hi, end) else _label(a, m)
@@ -346,6 +348,8 @@ def in_subgroup(a: Analysed, m: Mention, n: int | None) -> bool:
     start = clause_start(a, m.first)
     for c, i in _concepts(tokens, start, min(m.last + 2, len(tokens))):
         if c == "scope" and (i < m.first or (i == m.last and m.count is not None)):  # "of these, four", "six of whom"
+            if n is not None and _antecedent(a, i, min(i, m.first)) == n:
+                continue  # "6 patients entered, of whom 83.3% were girls": the group named is the cohort
             return True  # ("55.6% of them were female" is a share of the group just named)
     first = tokens[start].text if start < len(tokens) else ""
     if first in ("of", "among", "in", "within", "for"):
@@ -508,20 +512,21 @@ def _score(a: Analysed, m: Mention, w: dict, cues: set[str]) -> tuple[float, lis
         reasons.append(key)
 
     np_end = noun_phrase(a, m)[1]
-    if "enrol" in cues or _diagnosed(tokens, np_end, hi):
+    enrolled = "enrol" in cues or _diagnosed(tokens, np_end, hi)
+    if enrolled:
         add("enrolment")
     if "final" in cues:
         add("final")
-    if "treat" in cues and "enrol" not in cues:
+    if "treat" in cues and not enrolled:
         add("treated")  # "Nine patients received zoledronic acid": a treatment study's cohort
     verb = next((t.text for t in tokens[np_end:m.last + len(m.after)] if t.text in grammar()["phrase_stops"]), None)
     if m.shape in LABELLING:
         add("reference")  # "Patients (n = 27) had ...": the size of the group the sentence is about
-    elif verb in grammar()["subset_verbs"] and "enrol" not in cues:
+    elif verb in grammar()["subset_verbs"] and not enrolled:
         add("subset_verb")
     if "screened" in cues:
         add("screened")
-    if "scope" in concepts:
+    if any(c == "scope" and not _relative_after(tokens, m, i) for c, i in _concepts(tokens, lo, hi)):
         add("subgroup")
     if any(c == "other_group" for c, _ in _concepts(tokens, lo, m.first)):
         add("other_group")
@@ -535,6 +540,27 @@ def _score(a: Analysed, m: Mention, w: dict, cues: set[str]) -> tuple[float, lis
     if a.sentence.section in ("discussion", "background"):
         add("discussion")
     return score, reasons
+
+
+def _antecedent(a: Analysed, i: int, before: int) -> int | None:
+    """The count a relative scope phrase at i ("of whom", "of which") refers back to: the last
+    count before token `before` in its sentence part, or None."""
+    tokens = a.tokens
+    end = _phrase_end(tokens, i)
+    if tokens[end - 1].text not in grammar()["relative"]:
+        return None
+    j = before - 1
+    while j >= 0 and not (tokens[j].is_quantity and tokens[j].quantity.count is not None):
+        if tokens[j].text in (";", ".", ":"):
+            return None
+        j -= 1
+    return tokens[j].quantity.count if j >= 0 else None
+
+
+def _relative_after(tokens: list[Token], m: Mention, i: int) -> bool:
+    """Is the scope phrase at i a relative one after the count ("6 patients entered, of whom 5 were
+    girls")? Then it speaks of parts of the count's group, and the count is the whole."""
+    return i >= m.last and _phrase_end(tokens, i) - 1 > i and tokens[_phrase_end(tokens, i) - 1].text in grammar()["relative"]
 
 
 def _phrase_end(tokens: list[Token], i: int) -> int:
@@ -551,7 +577,17 @@ def _diagnosed(tokens: list[Token], lo: int, hi: int) -> bool:
     if lo < hi and tokens[lo].concept == "diagnosis":
         return True  # "N children diagnosed with CNO"
     verb = next((j for j in range(lo, min(hi, lo + 10)) if tokens[j].text in be), None)
-    return verb is not None and verb + 1 < hi and tokens[verb + 1].concept == "diagnosis"
+    if verb is not None and verb + 1 < hi and tokens[verb + 1].concept == "diagnosis":
+        return True
+    # "have received a CRMO diagnosis", "had a firm diagnosis of CNO": the verb, its article and the
+    # disease's name before the word; "had MRI at diagnosis" is not one.
+    words = grammar()["diagnosis_words"]
+    for j in range(lo, min(hi, lo + 6)):
+        if tokens[j].concept == "diagnosis":
+            return j > lo
+        if not (tokens[j].text in words or tokens[j].text in be or tokens[j].capital and j > lo):
+            return False
+    return False
 
 
 def _partitions(a: Analysed, people: list[tuple[Mention, Reading]]) -> set:
@@ -697,13 +733,17 @@ def _sex_ratios(ctx: Context, a: Analysed, pairs: list) -> tuple[list, list[Cand
     """A pair of sexes whose values do not add up to the cohort is a ratio ("a male to female ratio
     of 1:2.5"): counts derived where exactly one split of the cohort rounds to it, else nothing."""
     sexes = [(m, c, r) for m, c, r in pairs if r.field in SEXES.values()]
-    if len(sexes) != 2 or ctx.n is None or {r.field for _, _, r in sexes} != set(SEXES.values()):
+    if len(sexes) != 2 or {r.field for _, _, r in sexes} != set(SEXES.values()):
         return pairs, []
     (_, c1, r1), (_, c2, r2) = sexes
     x, y = c1.count.value, c2.count.value
+    rest = [p for p in pairs if p not in sexes]
+    if ctx.n is None:
+        # "a male-to-female ratio of 1:2.6" with no cohort size to split: no counts at all.
+        said_ratio = any(t.text in ("ratio", "ratios") for t in a.tokens[clause_start(a, c1.first):c1.first])
+        return (rest if said_ratio or not (float(x).is_integer() and float(y).is_integer()) else pairs), []
     if x + y == ctx.n:
         return pairs, []
-    rest = [p for p in pairs if p not in sexes]
     if not (x > 0 and y > 0):
         return rest, []
     ratio = y / x
