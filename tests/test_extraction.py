@@ -167,3 +167,18 @@ def test_unsure_figure_is_a_low_confidence_candidate_kept_out_of_the_tables(tmp_
     studies, _ = build_tables([record])
     assert studies.loc[0, "n_patients"] == 20
     assert studies["age_onset_value"].isna().all()
+
+
+def test_a_count_in_another_denominator_gives_way_to_the_complement(tmp_path):
+    """The boys' count of the cohort is stated; the girls' only in a comparison with the whole registry
+    (whose percentage fails the check against the cohort): the girls are the complement, and usable."""
+    from pipeline.records import usable
+    from pipeline.runner import process_file
+
+    paper = tmp_path / "registry.txt"
+    paper.write_text("Results\n20 children with CNO were identified among 5120 registry patients. 14 (70%) of the "
+                     "children were boys. CNO was commoner in boys than in girls (14/2650, 0.5% vs 6/2470, 0.2%).\n")
+    figures = process_file(paper).record["figures"]
+    assert (figures["n_male"]["value"], figures["n_female"]["value"]) == (14, 6)
+    assert figures["n_female"]["rule"] == "n_female_complement"
+    assert usable(figures["n_male"]) and usable(figures["n_female"])

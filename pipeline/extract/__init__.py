@@ -41,7 +41,9 @@ def _complements(figures: dict[str, Figure], ctx: Context) -> None:
     for have, want in (("n_male", "n_female"), ("n_female", "n_male"), ("n_multifocal", "n_unifocal"),
                        ("n_unifocal", "n_multifocal")):
         # A count of a subgroup (confidence below 0.7) is no complement's evidence: "Of these 30, 12 were girls".
-        if have in figures and want not in figures and have not in misprinted and figures[have].confidence >= 0.7 \
+        # A weak statement of the other count (a subgroup's, another group's) gives way to the complement.
+        weak = want in figures and figures[want].confidence < 0.7 and figures[want].status != "conflict"
+        if have in figures and (want not in figures or weak) and have not in misprinted and figures[have].confidence >= 0.7 \
                 and 0 <= n.value - figures[have].value <= n.value:
             figures[want] = Figure(n.value - figures[have].value, figures[have].evidence + n.evidence,
                                    f"{want}_complement", min(n.confidence, figures[have].confidence) * 0.9, "derived")

@@ -787,8 +787,9 @@ def _count_candidates(ctx: Context, a: Analysed, m: Mention, r: Reading) -> Iter
         conf = 0.9 if a.table else 0.85
         if sub or (m.total and ctx.n and m.total != ctx.n and r.field != "n_relapse"):
             conf = 0.6  # a count within a subgroup or of another denominator
-        extra = {"pct": m.percent} if m.percent is not None else {}
-        yield Candidate(key, m.value, [span], rule, conf, extra=extra)
+        # A percentage of another denominator ("15/2312, 0.6%") says nothing of the cohort's.
+        of_cohort = m.percent is not None and (not m.total or m.total == ctx.n)
+        yield Candidate(key, m.value, [span], rule, conf, extra={"pct": m.percent} if of_cohort else {})
     elif m.percent is not None and m.count is None and not sub and ctx.n and 0 <= m.percent <= 100:
         share = share_of(m.percent, ctx.n)
         if share is not None:
