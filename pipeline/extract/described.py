@@ -420,6 +420,13 @@ def lesions_per_patient(ctx: Context) -> Iterator[Candidate]:
             if in_subgroup(a, m, ctx.n):
                 continue
             value = tokens[k].quantity.value
+            if k >= 2 and tokens[k - 1].text in ("-", "to") and tokens[k - 2].is_quantity:
+                k -= 2  # "1-9 lesions per patient": the range's end is no mean
+            if k + 2 < len(tokens) and tokens[k + 1].text in ("-", "to") and tokens[k + 2].is_quantity:
+                # "lesions per patient: 2-9": a range, not a mean
+                if tokens[k].quantity.value >= 2:
+                    yield from _all_multifocal(ctx, a.span_of(min(i, k), max(i + 2, k + 3)))
+                continue
             if not 0 < value < 100:
                 continue
             conf = 0.85 if "mean" in concepts else 0.8
@@ -427,6 +434,39 @@ def lesions_per_patient(ctx: Context) -> Iterator[Candidate]:
                 conf = 0.45  # two values for one figure ("2.3 per patient at onset and 3.8 over the course")
             span = a.span_of(min(i, k), max(i + 2, k + 1))
             yield Candidate(Key("mean_lesions_per_patient"), value, [span], "lesions_per_patient", conf)
+        if not found:
+            yield from _number_of_lesions(ctx, a)
+
+
+def _number_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:
+    """ "Patients had a mean number of foci of 3.5": the mean per patient; "the number of affected
+    sites was 2-9": every patient had two or more, so all are multifocal."""
+    tokens = a.tokens
+    for i in range(len(tokens) - 3):
+        if not (tokens[i].text == "number" and tokens[i + 1].text == "of" and tokens[i + 2].concept == "lesion"):
+            continue
+        start, stop = clause_start(tokens, i), clause_stop(tokens, i)
+        k = next((j for j in range(i + 3, min(stop, i + 8)) if tokens[j].is_quantity), None)
+        words = {t.text for t in tokens[start:stop]}
+        if k is None or words & {"total", "overall", "median"} or tokens[k + 1:k + 2] and tokens[k + 1].text == "%":
+            continue  # "the total number of lesions was 264": not per patient
+        v = read_value(tokens, k, stop)
+        m = Mention("lesions", k, k + 1, before=tuple(tokens[start:k]))
+        if v is None or in_subgroup(a, m, ctx.n):
+            continue
+        span = a.span_of(i, v.last)
+        concepts = {c for c, _ in _concepts(tokens, start, stop)}
+        if v.value is not None and "mean" in concepts and 0 < v.value < 100:
+            yield Candidate(Key("mean_lesions_per_patient"), v.value, [span], "lesions_per_patient", 0.8)
+        if v.value is None and v.lo is not None and v.lo >= 2:
+            yield from _all_multifocal(ctx, span)
+
+
+def _all_multifocal(ctx: Context, span) -> Iterator[Candidate]:
+    """Every patient had two lesions or more: all multifocal, none unifocal."""
+    if ctx.n:
+        yield Candidate(Key("n_multifocal"), ctx.n, [span, *ctx.n_spans], "n_multifocal_lesion_range", 0.7, derived=True)
+        yield Candidate(Key("n_unifocal"), 0, [span, *ctx.n_spans], "n_unifocal_lesion_range", 0.7, derived=True)
 
 
 PER = frozenset({"per", "/", "each", "for"})

@@ -116,6 +116,10 @@ def _label_phrase(a: Analysed, m: Mention) -> tuple[int, int]:
         if t.is_quantity or (t.text in stops and t.concept is None) or not t.text[0].isalnum():
             break
         i -= 1
+    # A bone whose name holds punctuation ("tibia/fibula") is a label whole.
+    for first, last, _ in a.entities("SITE"):
+        if first < i < last and last <= j:
+            i = first
     return i, j
 
 
