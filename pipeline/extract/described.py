@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from ..records import Figure
+from ..records import TABLE_CONFIDENCE, Figure
 from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
 from .mentions import Mention, clause_start, clause_stop, ends_clause
 from .study import STUDY, grammar, in_subgroup
@@ -239,6 +239,8 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
         anchors = [x for x in found if x]
         if anchors and not _close(tokens, anchors[-1].first, k):
             anchors = []
+        if not anchors:
+            anchors = _named_before_bracket(tokens, lo, k, phrases)
         # "The median current age and age of onset were 10.5 and 5.5 years": an age the fields do
         # not hold listed with one they do; each takes its value in turn, the other's is dropped.
         listed = [x or _age_phrase(tokens, p, q) for x, (p, q) in zip(found, phrases)]
@@ -290,6 +292,32 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
 
 
 AGE_OF = {"onset": "age_onset", "diagnosis": "age_diagnosis"}  # the age field of each event
+
+
+# Words inside a follow-up's bracket that say when it was measured from: "(median time after baseline, 11.5 months)".
+FROM_WORDS = frozenset({"time", "duration", "interval", "period", "after", "since", "from", "baseline", "diagnosis",
+                        "treatment", "start", "onset", "first", "visit", "the"})
+
+
+def _named_before_bracket(tokens: list[Token], lo: int, k: int, phrases) -> list[Anchor]:
+    """A value in a bracket after the name of its statistic: "at follow-up (median, 11.5 months)"."""
+    b = next((j for j in range(k - 1, lo - 1, -1) if tokens[j].text in ("(", "[")), None)
+    if b is None or any(t.text in (")", "]") for t in tokens[b:k]):
+        return []
+    p = max((p for p, _ in phrases if p < b), default=None)
+    if p is None:
+        return []
+    anchor = anchor_of(tokens, p, b)
+    if anchor is None and any(t.concept == "final_status" and t.text.startswith("follow") for t in tokens[p:b]):
+        anchor = Anchor("followup", p, b, None)  # "then at follow-up (median, 11.5 months)": the time point's distance
+    if anchor is None:
+        return []
+    inner = tokens[b + 1:k]
+    allowed = FROM_WORDS if anchor.field == "followup" else frozenset()
+    if not all(t.concept in ("mean", "median") or t.text in (",", ":", "=") or t.text in allowed for t in inner):
+        return []
+    stat = next((t.concept for t in inner if t.concept in ("mean", "median")), None)
+    return [replace(anchor, stat=anchor.stat or stat)]
 
 
 def _age_phrase(tokens: list[Token], p: int, q: int) -> bool:
@@ -509,7 +537,9 @@ def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
     for c in candidates:
         by_field[c.key.field].append(c)
     for name, cands in by_field.items():
-        cands.sort(key=lambda c: (c.rank, c.confidence, c.value[1] is not None), reverse=True)
+        # A statement too unsure for the tables never outranks a sure one, whatever its section.
+        cands.sort(key=lambda c: (c.confidence >= TABLE_CONFIDENCE, c.rank, c.confidence, c.value[1] is not None),
+                   reverse=True)
         best = cands[0]
         agree = [c for c in cands if _compatible(c.value, best.value)]
         rivals = [c for c in cands if not _compatible(c.value, best.value) and c.confidence >= CONFLICT_CONFIDENCE]

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator
 
 from ..paper import Mention as Entity, Paper, Sentence
-from ..records import Figure
+from ..records import TABLE_CONFIDENCE, Figure
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 
@@ -163,9 +163,10 @@ def evidence_of(paper: Paper, candidates: list[Candidate]):
     return out
 
 
-def _support(cs: list[Candidate]) -> tuple[int, float]:
-    best = max(cs, key=lambda c: (c.rank, c.confidence))
-    return best.rank, round(max(c.confidence for c in cs) + 0.05 * (len(cs) - 1), 3)
+def _support(cs: list[Candidate]) -> tuple[bool, int, float]:
+    # A value stated too unsurely for the tables never outranks a sure one, whatever its section.
+    best = max(cs, key=lambda c: (c.confidence >= TABLE_CONFIDENCE, c.rank, c.confidence))
+    return best.confidence >= TABLE_CONFIDENCE, best.rank, round(max(c.confidence for c in cs) + 0.05 * (len(cs) - 1), 3)
 
 
 def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
