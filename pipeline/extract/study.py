@@ -808,10 +808,15 @@ def shares_fit(ctx: Context, least: int = 4) -> bool:
     (at least `least` of them) fit no whole number of the cohort, they are of other groups, and a
     bone's or a response's percentage may be too."""
     if "shares" not in ctx.memo:
-        shares = [m.percent for a in ctx.prose for m in a.mentions
-                  if m.count is None and m.percent is not None and 0 < m.percent < 100]
-        ctx.memo["shares"] = (len(shares), sum(1 for p in shares if share_of(p, ctx.n) is not None))
-    printed, fit = ctx.memo["shares"]
+        mentions = [m for a in ctx.prose for m in a.mentions if m.percent is not None and 0 < m.percent < 100]
+        shares = [m.percent for m in mentions if m.count is None]
+        # "159 (85%)" in a cohort of 189: a count printed with a share of some other group.
+        counted = [m for m in mentions if m.value is not None and m.denom is None]
+        off = sum(1 for m in counted if ctx.n and m.value not in counts_for_percent(m.percent, ctx.n, slack=1.0))
+        ctx.memo["shares"] = (len(shares), sum(1 for p in shares if share_of(p, ctx.n) is not None), len(counted), off)
+    printed, fit, counted, off = ctx.memo["shares"]
+    if off >= 2 and off >= 0.5 * counted:
+        return False
     return printed < least or fit >= 0.6 * printed
 
 
