@@ -105,24 +105,35 @@ def document_to_paper(document: Document) -> Paper:
     table_spans = [norm_range(norm, a, b) for a, b in document.table_spans]
     prose_chunks: list[tuple[int, int, str]] = []
     for sec in paper.sections:
-        if sec.name == "table":
-            # A flattened table runs until its text turns into prose again, which is read as the
-            # section the table sits in.
-            end = _table_end(norm.text, sec.start, sec.end)
-            paper.sentences += _table_rows(norm.text, sec.start, end, sec.name)
-            if end < sec.end:
-                prose_chunks.append((end, sec.end, prose_chunks[-1][2] if prose_chunks else "results"))
-            continue
-        # Table rows a PDF's table finder marked are read as rows, never again as prose.
-        # Prose starts after a heading, so "MethodsThirty-seven children" reads "Thirty-seven children".
+        marked = sorted(s for s in table_spans if sec.start <= s[0] < sec.end)
+        name = sec.name
         cursor = sec.start
-        if sec.heading and norm.text.startswith(sec.heading, sec.start):
+        if sec.name == "table":
+            # Text around a table is read as the section the table sits in.
+            name = prose_chunks[-1][2] if prose_chunks else "results"
+            if not marked:
+                # A flattened table runs until its text turns into prose again.
+                end = _table_end(norm.text, sec.start, sec.end)
+                paper.sentences += _table_rows(norm.text, sec.start, end)
+                if end < sec.end:
+                    prose_chunks.append((end, sec.end, name))
+                continue
+            # A PDF's table: its caption line, unless that line is prose ("Table 2, which gives
+            # both the number of lesions and ..."), then the rows its table finder marked.
+            line_end = norm.text.find("\n", sec.start, marked[0][0])
+            line_end = marked[0][0] if line_end < 0 else line_end
+            if not _RUNS_ON.match(norm.text, sec.start, line_end):
+                paper.sentences += _table_rows(norm.text, sec.start, line_end)
+                cursor = line_end
+        elif sec.heading and norm.text.startswith(sec.heading, sec.start):
+            # Prose starts after a heading, so "MethodsThirty-seven children" reads "Thirty-seven children".
             cursor += len(sec.heading)
-        for a, b in sorted(s for s in table_spans if sec.start <= s[0] < sec.end):
-            prose_chunks.append((cursor, a, sec.name))
-            paper.sentences += _table_rows(norm.text, a, b, sec.name)
+        # Table rows a PDF's table finder marked are read as rows, never again as prose.
+        for a, b in marked:
+            prose_chunks.append((cursor, a, name))
+            paper.sentences += _table_rows(norm.text, a, b)
             cursor = b
-        prose_chunks.append((cursor, sec.end, sec.name))
+        prose_chunks.append((cursor, sec.end, name))
     # Sentences are cut per prose chunk, not over the paper: a chunk starts after its heading, so a
     # run-in heading glued to the text ("outcome.ResultsNaproxen proved") does not hide a drug.
     for a, b, name in prose_chunks:
@@ -252,7 +263,11 @@ def _table_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def _table_rows(text: str, start: int, end: int, section: str) -> list[Sentence]:
+# "Table 2, which gives ...", "Table 3 shows ...": a sentence that names a table, not its caption.
+_RUNS_ON = re.compile(r"\s*(?i:table)\s+\w+\s*(?:,|[a-z])")
+
+
+def _table_rows(text: str, start: int, end: int) -> list[Sentence]:
     rows = []
     pos = start
     for line in text[start:end].split("\n"):

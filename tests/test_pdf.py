@@ -397,3 +397,47 @@ def test_a_paragraph_boxed_between_rules_stays_prose(tmp_path):
     pages = read_pdf(tmp_path / "box.pdf").pages
     assert pages[0].table_spans == ()
     assert lines[2].strip() in pages[0].text.splitlines()
+
+
+def _pdf_document(blocks: list[tuple[str, bool]]):
+    """A Document as the PDF stage gives it: blocks joined by blank lines, the rows marked as rows."""
+    from pipeline.records import Document
+
+    text, spans = "", []
+    for block, row in blocks:
+        if text:
+            text += "\n\n"
+        if row:
+            spans.append((len(text), len(text) + len(block)))
+        text += block
+    return Document("t", "t.pdf", text, [(1, 0, len(text))], spans)
+
+
+def test_a_pdf_table_with_its_title_and_header_on_lines_of_their_own_is_read_by_its_columns():
+    """A caption label alone ("Table 2 -"), the title as a row, a header printed on two lines, and the
+    rows apart by blank lines: the counts come from the children's column, as the text's table gives."""
+    from pipeline.extract import extract_all
+    from pipeline.paper import document_to_paper
+
+    rows = [("Results\nTwenty children with CNO were included.", False), ("Table 2 -", False),
+            ("Bones involved on whole-body MRI", True), ("Bone Lesions Children", True),
+            ("(n = 41) (n = 20)", True), ("Tibia 12 9", True), ("Femur 8 6", True),
+            ("Methotrexate was given to four children.", False)]
+    figures, _, _ = extract_all(document_to_paper(_pdf_document(rows)))
+    assert (figures["n_patients"].value, figures["site_tibia"].value, figures["site_femur"].value) == (20, 9, 6)
+
+
+def test_a_sentence_naming_a_pdf_table_is_prose_and_a_header_with_two_n_labels_needs_no_caption():
+    """ "Table 2, which gives ... The tibia was involved in nine children." is prose; the table's header
+    ("Bone Lesions (n = 41) Children (n = 20)") still names its columns."""
+    from pipeline.extract import extract_all
+    from pipeline.paper import document_to_paper
+
+    rows = [("Results\nTwenty children with CNO were included. Their lesions are shown in", False),
+            ("Table 2, which gives the lesions and children per bone. The femur was involved in six children.", False),
+            ("Bone Lesions (n = 41) Children (n = 20)", True), ("Tibia 12 9", True), ("Humerus 3 2", True)]
+    paper = document_to_paper(_pdf_document(rows))
+    prose = [s.text for s in paper.sentences if not s.table]
+    assert any(t.startswith("Table 2, which gives") for t in prose)
+    figures, _, _ = extract_all(paper)
+    assert (figures["site_femur"].value, figures["site_tibia"].value, figures["site_humerus"].value) == (6, 9, 2)

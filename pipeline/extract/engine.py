@@ -8,13 +8,15 @@ confidence, and the tables leave it out.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Iterator
 
 from ..paper import Mention as Entity, Paper, Sentence
 from ..records import TABLE_CONFIDENCE, Figure
+from ..text import fold_case
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 
@@ -26,6 +28,10 @@ SECTION_RANK = {"table": 5, "results": 5, "methods": 4, "abstract": 3, "front": 
 CONFLICT_CONFIDENCE = 0.8
 
 Span = tuple[int, int, str]  # (start, end, section) in the normalised text
+_DIGIT = re.compile(r"\d")
+_N_LABEL = re.compile(r"\(\s*n\s*[=:]\s*\d", re.I)
+_N_LABELS = re.compile(r"\(\s*n\s*[=:]\s*\d+\s*\)", re.I)
+_LABEL_ONLY = re.compile(r"table\s+\w+\s*[-.:\u2013\u2014]?\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -110,15 +116,30 @@ class Context:
     @classmethod
     def of(cls, paper: Paper) -> Context:
         own, caption, header = [], None, None
+        valued = False  # a row of the current table held figures already
         for s in paper.sentences:
+            if not s.table:
+                valued = False
             if s.table and s.text.lower().startswith("table"):
                 caption, header = s.text, None
                 continue
             if not s.table:
                 caption = header = None
-            elif caption and header is None:
+            elif caption and header is None and _LABEL_ONLY.match(caption) and not _DIGIT.search(s.text):
+                caption += " " + s.text  # "Table 1 -" / "Demographic characteristics": the title on a line of its own
+                continue
+            elif header is not None and not valued and not _DIGIT.search(_N_LABELS.sub("", s.text)):
+                # A header printed on two lines: "Drug Treated, n Clinical" / "remission, n (%)",
+                # "Bone Lesions Children" / "(n = 41) (n = 20)".
+                header = Analysed(_joined(paper, header.sentence, s))
+                continue
+            elif header is None and (caption or (not valued and len(_N_LABEL.findall(s.text)) >= 2)):
+                # The first row names the value columns; without a caption, a row before any figures
+                # that labels two columns with their n ("Bone Lesions (n = 73) Children (n = 19)") does.
                 header = Analysed(s)
                 continue
+            if s.table and _DIGIT.search(s.text):
+                valued = True
             if s.own and may_count(s.text):
                 own.append(Analysed(s, caption, header) if s.table else Analysed(s))
         return cls(paper, own)
@@ -131,6 +152,14 @@ class Context:
     @property
     def prose(self) -> list[Analysed]:
         return [a for a in self.own if not a.table]
+
+
+def _joined(paper: Paper, first: Sentence, second: Sentence) -> Sentence:
+    """Two rows read as one: the text from the first's start to the second's end."""
+    shift = second.start - first.start
+    ents = first.ents + [replace(e, start=e.start + shift, end=e.end + shift) for e in second.ents]
+    text = paper.text[first.start:second.end]
+    return replace(first, end=second.end, text=text, ents=ents, folded=fold_case(text))
 
 
 Rule = Callable[[Context], Iterator[Candidate]]

@@ -825,11 +825,14 @@ def columns(header: Analysed | None) -> list[str]:
     Children (n = 19)" -> ["lesion", "person"]. Empty when the header does not say."""
     if header is None:
         return []
-    out = []
+    out, named = [], []
     for m in header.mentions:
         lo, hi = _label_phrase(header, m)
         kinds = [c for c, _ in _concepts(header.tokens, lo, hi) if c in ("lesion", "person")]
         out.append(kinds[-1] if kinds else "")
+        named.append(kinds)
+    if len(out) > 1 and len(named[0]) == len(out) and not any(named[1:]):
+        return named[0]  # the names above their n's: "Bone Lesions Children" / "(n = 41) (n = 20)"
     return out if any(out) else []
 
 
