@@ -130,7 +130,7 @@ def command(args: list[str], timeout: float = 300) -> dict:
 
 def check_inputs(folder: Path, out: Path) -> list[str]:
     """Problems: inputs missing from the run report."""
-    from pipeline.names import shown
+    from pipeline.core.names import shown
 
     report = json.loads((out / "run_report.json").read_text())
     listed = {f["file"] for f in report["files"]}

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .names import shown
+from .core.names import shown
 
 app = typer.Typer(
     name="crmo-extract",

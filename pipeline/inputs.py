@@ -25,8 +25,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .limits import limits
-from .names import id_key, natural_study_id, shown, valid_study_id
+from .core.limits import limits
+from .core.names import id_key, natural_study_id, shown, valid_study_id
 from .read import SUFFIXES
 from .recordfile import file_kind
 

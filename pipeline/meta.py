@@ -20,12 +20,12 @@ import pandas as pd
 import xlsxwriter
 from scipy import special
 
-from .fields import NOT_PATIENTS, OUTCOMES
+from .core.fields import NOT_PATIENTS, OUTCOMES
 from .labels import label_files, read_labels, study_labels
 from .stats import CI_METHOD, proportion_ci
 from .store import atomic_write, atomic_write_csv
 from .tables import count_columns, read_table
-from .vocab import drug_classes, drug_label
+from .core.vocab import drug_classes, drug_label
 
 # The classes and outcomes of the output contract, from the vocabulary and fields, not copies.
 DRUGS = drug_classes()

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from . import vocab
+from .core import vocab
 from .nlp import may_name_a_term, sentence_docs, sentence_spans
-from .records import Document, Evidence, Section
+from .core.model import Document, Evidence, Section
 from .sections import section_trust, text_to_sections
 from .text import Normalised, fold_case, normalise
 
@@ -176,7 +176,7 @@ def bounded(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     many characters, at white space where there is some. A paper's sentences are far shorter (under
     a thousand characters in the seeds); a longer one is text without sentence ends (a garbled text
     layer, a pasted data dump), which the rules would read in time quadratic in its length."""
-    from .limits import limits
+    from .core.limits import limits
 
     most = limits().sentence_max_chars
     if all(hi - lo <= most for lo, hi in spans):

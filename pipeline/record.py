@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import __version__
 from .citation import Citation
-from .records import Figure, OutcomeRow
+from .core.model import Figure, OutcomeRow
 from .validate import SCHEMA_PATH
 
 

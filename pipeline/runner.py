@@ -25,8 +25,8 @@ from typing import Callable, Iterable, Iterator
 from . import __version__, lock, stamps
 from .cache import Cache, rules_hash
 from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
-from .limits import limits
-from .names import natural_study_id, shown
+from .core.limits import limits
+from .core.names import natural_study_id, shown
 from .read import ReadError, read_document
 from .record import schema_ref_for
 from .store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside

@@ -21,9 +21,9 @@ from .store import atomic_write_text
 
 STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).
-TABLES_CODE = tuple(PACKAGE / name for name in ("tables.py", "fields.py", "records.py", "validate.py",
+TABLES_CODE = tuple(PACKAGE / name for name in ("tables.py", "core/fields.py", "core/model.py", "validate.py",
                                                 "recordfile.py", "data/limits.json")) + (SCHEMA,)
-META_CODE = tuple(PACKAGE / name for name in ("meta.py", "stats.py", "fields.py", "vocab.py", "data/drugs.json"))
+META_CODE = tuple(PACKAGE / name for name in ("meta.py", "stats.py", "core/fields.py", "core/vocab.py", "data/drugs.json"))
 
 
 def file_stamp(path: Path) -> list[int] | None:

@@ -11,9 +11,9 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
+from .core.fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
 from .recordfile import RecordFileError, read_record, study_id_mismatch
-from .records import HUMAN_STATUSES, usable
+from .core.model import HUMAN_STATUSES, usable
 from .stats import proportion_ci
 from .validate import record_issues
 

@@ -9,7 +9,7 @@ from pipeline.extract import extract
 from pipeline.extract.quantities import read_quantities
 from pipeline.extract.treatments import extract_outcomes
 from pipeline.paper import document_to_paper
-from pipeline.records import Document, usable
+from pipeline.core.model import Document, usable
 
 CASES = Path(__file__).parent / "cases"
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from pipeline import lock, store
 from pipeline.cli import app
 from pipeline.curate import MergeResult, write_merged
-from pipeline.limits import limits
+from pipeline.core.limits import limits
 from pipeline.runner import BatchSettings, process_file, run
 from pipeline.validate import validate_paths
 

@@ -380,7 +380,7 @@ def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(se
     pooled once a curator accepts n_treated."""
     import json
 
-    from pipeline.fields import NOT_PATIENTS
+    from pipeline.core.fields import NOT_PATIENTS
     from pipeline.runner import build_tables, pool
 
     out = tmp_path / "out"

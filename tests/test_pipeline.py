@@ -141,9 +141,9 @@ def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed
 
 def test_schema_names_the_fields_and_classes_the_code_uses():
     """The schema file, the field list and the drug vocabulary are kept apart; they must not drift."""
-    from pipeline.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
+    from pipeline.core.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
     from pipeline.validate import SCHEMA_PATH
-    from pipeline.vocab import drug_classes
+    from pipeline.core.vocab import drug_classes
 
     schema = json.loads(SCHEMA_PATH.read_text())
     figures = schema["properties"]["figures"]["properties"]

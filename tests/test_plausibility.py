@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from pipeline.checks import Plausibility, bound_checks, plausibility, run_checks
 from pipeline.cli import app
 from pipeline.record import build_record
-from pipeline.records import Evidence, Figure, OutcomeRow
+from pipeline.core.model import Evidence, Figure, OutcomeRow
 from pipeline.runner import BatchSettings, process_file, run
 from pipeline.store import atomic_write_json
 from pipeline.tables import build_tables

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator
 
 from ..paper import Mention as Entity, Paper, Sentence
-from ..records import Figure
+from ..core.model import Figure
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..curate import OUTCOME_FIGURES, is_human, outcome_label
-from ..fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
-from ..records import TABLE_CONFIDENCE
+from ..core.fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
+from ..core.model import TABLE_CONFIDENCE
 from ..validate import SCHEMA_PATH, record_issues
 
 STAT_PARTS = ("stat", "value", "min", "max", "unit")
