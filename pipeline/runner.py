@@ -27,7 +27,7 @@ from .cache import Cache, rules_hash
 from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
 from .core.limits import limits
 from .core.names import natural_study_id, shown
-from .read import ReadError, read_document
+from .read.document import ReadError, read_document
 from .record import schema_ref_for
 from .store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside
 
@@ -89,7 +89,7 @@ def process_file(path: Path, study_id: str | None = None) -> Result:
     from .checks import run_checks
     from .citation import find_citation
     from .extract import extract_all
-    from .paper import document_to_paper
+    from .nlp.paper import document_to_paper
     from .record import build_record
     from .validate import record_issues
 
@@ -239,7 +239,7 @@ def prepare_process() -> None:
     """Build the spaCy pipeline before the first paper, so a paper's time is the paper's only, and
     freeze what is on the heap then: the garbage collector's full passes would otherwise scan
     spaCy's hundreds of thousands of long-lived objects again and again while records are built."""
-    from .nlp import get_nlp
+    from .nlp.language import get_nlp
 
     get_nlp()
     gc.freeze()

@@ -101,7 +101,7 @@ def test_numbers_as_papers_print_them(text, expected):
 
 
 def test_line_end_hyphen_joined_but_compounds_kept():
-    from pipeline.text import normalise
+    from pipeline.read.text import normalise
     n = normalise("charac-\nterized by non-\nbacterial TNF-\na follow-\nup")
     assert n.text == "characterized by non-bacterial TNF-a follow-up"
     assert n.span(0, len("characterized")) == (0, len("charac-\nterized"))
@@ -114,7 +114,7 @@ def test_folded_text_holds_every_letter_a_case_insensitive_pattern_matches():
     import string
     import sys
 
-    from pipeline.text import fold_case as fold
+    from pipeline.read.text import fold_case as fold
 
     any_letter = re.compile("[a-z]", re.I)
     for c in map(chr, range(sys.maxunicode + 1)):
@@ -140,7 +140,7 @@ def test_printed_percentages_are_checked_against_counts(seed_records):
 
 
 def test_negation_comes_only_from_cues_before_the_drug():
-    from pipeline.nlp import get_nlp
+    from pipeline.nlp.language import get_nlp
 
     nlp = get_nlp()
     doc = nlp("Naproxen proved effective: 43% of our patients were free of symptoms. No patient received etanercept.")

@@ -276,7 +276,7 @@ def test_8_a_paper_over_the_size_limit_is_failed_unread(papers, tmp_path):
 
 
 def test_8_one_long_token_reaches_the_tokenizer_in_pieces(monkeypatch, tmp_path):
-    from pipeline import nlp
+    from pipeline.nlp import language as nlp
 
     nlp.get_nlp()
     seen = []
@@ -460,7 +460,7 @@ def test_12_evidence_outside_the_text_is_an_error(papers, tmp_path):
 
 
 def test_12_a_pdf_cut_at_the_page_limit_says_so_in_the_run_report(tmp_path, monkeypatch):
-    from pipeline import pdf
+    from pipeline.read import pdf
 
     from .pdf_fixtures import lines_pdf
 

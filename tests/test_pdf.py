@@ -5,8 +5,8 @@ import re
 import pdfplumber
 import pytest
 
-from pipeline.pdf import PdfReadError, PdfSettings, read_pdf
-from pipeline.pdf.tables import split_rows
+from pipeline.read.pdf import PdfReadError, PdfSettings, read_pdf
+from pipeline.read.pdf.tables import split_rows
 
 from .conftest import ABSTRACT, ARTICLE
 from .pdf_fixtures import (LAYOUTS, NOTICE, article_blocks, article_pdf, encrypted_pdf, lines_pdf,
@@ -224,10 +224,10 @@ def test_page_limit_reads_the_first_pages_and_warns(one_column, caplog):
 def test_page_limit_is_stated_in_the_run_report_also_when_cached(one_column, tmp_path, monkeypatch):
     import json
 
-    import pipeline.pdf
+    import pipeline.read.pdf
     from pipeline.runner import BatchSettings, run
 
-    monkeypatch.setattr(pipeline.pdf, "DEFAULT_SETTINGS", PdfSettings(max_pages=2))
+    monkeypatch.setattr(pipeline.read.pdf, "DEFAULT_SETTINGS", PdfSettings(max_pages=2))
     papers = tmp_path / "papers"
     papers.mkdir()
     (papers / "long.pdf").write_bytes(one_column.read_bytes())
@@ -242,7 +242,7 @@ def test_modules_of_the_pdf_package_count_in_the_rules_hash():
     from pipeline import cache
 
     names = {str(p.relative_to(cache.PACKAGE)) for p in cache.rule_files() if p.is_relative_to(cache.PACKAGE)}
-    assert {"pdf/tables.py", "pdf/layout.py", "pdf/__init__.py", "data/pdf.json"} <= names
+    assert {"read/pdf/tables.py", "read/pdf/layout.py", "read/pdf/__init__.py", "data/pdf.json"} <= names
     assert "cli.py" not in names and "__init__.py" not in names
 
 

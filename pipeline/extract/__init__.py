@@ -7,7 +7,7 @@ multifocal) are derived last, with both statements as evidence.
 """
 from __future__ import annotations
 
-from ..paper import Paper
+from ..nlp.paper import Paper
 from ..core.model import Figure
 from .described import DESCRIBED, resolve_described
 from .engine import Context, resolve

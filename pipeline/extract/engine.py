@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterator
 
-from ..paper import Mention as Entity, Paper, Sentence
+from ..nlp.paper import Mention as Entity, Paper, Sentence
 from ..core.model import Figure
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize

@@ -451,7 +451,7 @@ def segments(text: str, items: list[Item], pages: list[tuple[int, int, int]] = (
 
 def section_at(text: str, offset: int) -> str:
     """The section of the kept text an offset is in (for evidence a curator selects)."""
-    from ..sections import text_to_sections
+    from ..read.sections import text_to_sections
 
     for section in text_to_sections(text):
         if section.start <= offset < section.end:

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..core import vocab
+from ...core import vocab
 from .geometry import Line, Word
 
 if TYPE_CHECKING:

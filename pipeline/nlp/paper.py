@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .core import vocab
-from .nlp import may_name_a_term, sentence_docs, sentence_spans
-from .core.model import Document, Evidence, Section
-from .sections import section_trust, text_to_sections
-from .text import Normalised, fold_case, normalise
+from ..core import vocab
+from .language import may_name_a_term, sentence_docs, sentence_spans
+from ..core.model import Document, Evidence, Section
+from ..read.sections import section_trust, text_to_sections
+from ..read.text import Normalised, fold_case, normalise
 
 # A citation marker glued to a word: "group7 has", "et al.15 have", "lesions.7", "cohorts.7,8".
 # The word's last character is matched, not looked behind at: the search then skips to letters.
@@ -176,7 +176,7 @@ def bounded(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     many characters, at white space where there is some. A paper's sentences are far shorter (under
     a thousand characters in the seeds); a longer one is text without sentence ends (a garbled text
     layer, a pasted data dump), which the rules would read in time quadratic in its length."""
-    from .core.limits import limits
+    from ..core.limits import limits
 
     most = limits().sentence_max_chars
     if all(hi - lo <= most for lo, hi in spans):

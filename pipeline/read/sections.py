@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from .core.model import Section
+from ..core.model import Section
 
 
 @lru_cache(maxsize=1)

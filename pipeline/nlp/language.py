@@ -22,8 +22,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from .core import vocab
-from .core.vocab import Term
+from ..core import vocab
+from ..core.vocab import Term
 
 
 class VocabularyRuler:
@@ -156,7 +156,7 @@ _OTHER, _PUNCT, _FINAL = 0, 1, 2
 
 @lru_cache(maxsize=1)
 def _long_word() -> tuple[int, re.Pattern]:
-    from .core.limits import limits
+    from ..core.limits import limits
 
     size = limits().word_piece_chars
     return size, re.compile(r"\S{%d,}" % (size + 1))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator
 
-from ..core import vocab
+from ...core import vocab
 from .geometry import Line, Row, Table, Word, bands_between, covered, is_value, looks_tabular, white_bands
 from .layout import Segment
 from .settings import PdfSettings
