@@ -20,7 +20,7 @@ from pathlib import Path
 from schemas import RECORD_SCHEMA
 
 from . import __version__
-from .store import atomic_write_text
+from .record.store import atomic_write_text
 
 INDEX = Path(".cache") / "index.json"
 PACKAGE = Path(__file__).resolve().parent

@@ -143,7 +143,7 @@ def _output_lock(out: Path, holder: str, wait: float):
     """Hold OUT's lock, or end with one line naming whoever holds it (exit status 4)."""
     from . import lock
     from .runner import OutputFolderError
-    from .store import WriteError
+    from .record.store import WriteError
 
     try:
         with lock.hold(out, holder, wait):
@@ -213,7 +213,7 @@ def validate(
 
     Example: crmo-extract validate outputs/records/003_c2fd9f538eddb657.json
     """
-    from .validate import validate_paths
+    from .record.validate import validate_paths
 
     paths = paths or [Path("outputs/records")]
     missing = [p for p in paths if not p.exists()]
@@ -319,11 +319,11 @@ def evaluate(
     """
     import dataclasses
 
-    from .curate import common_folder
+    from .record.curate import common_folder
     from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
     from .runner import run as run_batch
-    from .store import atomic_write_json
-    from .validate import validate_paths
+    from .record.store import atomic_write_json
+    from .record.validate import validate_paths
 
     if not gold_dir.is_dir():
         _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files, or of curated records")
@@ -375,8 +375,8 @@ def compare(
     from rich.console import Console
     from rich.table import Table
 
-    from .compare import COLUMNS, RecordSetError, compare_sets, read_record_set
-    from .store import atomic_write_csv
+    from .record.compare import COLUMNS, RecordSetError, compare_sets, read_record_set
+    from .record.store import atomic_write_csv
 
     try:
         found = compare_sets(read_record_set(dir_a), read_record_set(dir_b))

@@ -14,9 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .curate import record_to_gold
+from .record.curate import record_to_gold
 from .core.fields import DESCRIBED_STATS, SITE_PREFIX
-from .recordfile import RecordFileError, read_record
+from .record.file import RecordFileError, read_record
 from .core.model import usable
 
 SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")

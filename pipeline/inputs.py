@@ -28,7 +28,7 @@ from pathlib import Path
 from .core.limits import limits
 from .core.names import id_key, natural_study_id, shown, valid_study_id
 from .read.document import SUFFIXES
-from .recordfile import file_kind
+from .record.file import file_kind
 
 TODO, SKIPPED, FAILED = "todo", "skipped", "failed"
 

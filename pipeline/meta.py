@@ -23,7 +23,7 @@ from scipy import special
 from .core.fields import NOT_PATIENTS, OUTCOMES
 from .labels import label_files, read_labels, study_labels
 from .stats import CI_METHOD, proportion_ci
-from .store import atomic_write, atomic_write_csv
+from .record.store import atomic_write, atomic_write_csv
 from .tables import count_columns, read_table
 from .core.vocab import drug_classes, drug_label
 

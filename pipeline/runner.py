@@ -28,8 +28,8 @@ from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
 from .core.limits import limits
 from .core.names import natural_study_id, shown
 from .read.document import ReadError, read_document
-from .record import schema_ref_for
-from .store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside
+from .record.build import schema_ref_for
+from .record.store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside
 
 # The cache index is saved at least this often, so an interrupted run keeps most of its work.
 INDEX_SAVE_SECONDS = 30.0
@@ -86,12 +86,12 @@ def process_file(path: Path, study_id: str | None = None) -> Result:
     bad paper: the reason goes into the Result."""
     # Imported here, not at the top: an unchanged re-run never extracts, and spaCy, wordfreq and
     # jsonschema take seconds to import.
-    from .checks import run_checks
-    from .citation import find_citation
+    from .record.checks import run_checks
+    from .extract.citation import find_citation
     from .extract import extract_all
     from .nlp.paper import document_to_paper
-    from .record import build_record
-    from .validate import record_issues
+    from .record.build import build_record
+    from .record.validate import record_issues
 
     path = Path(path)
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def write_result(out_dir: Path, result: Result) -> None:
     path = Path(out_dir) / "records" / f"{result.study_id}.json"
     result.record["$schema"] = schema_ref_for(path)
     # Imported here: validation imports jsonschema, needed only when writing.
-    from .curate import holds_human_work, merge_with_file, write_merged
+    from .record.curate import holds_human_work, merge_with_file, write_merged
 
     merged = merge_with_file(path, result.record)
     # The kept text goes with the record: a kept record's evidence points into the old text.

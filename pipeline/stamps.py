@@ -17,12 +17,12 @@ import os
 from pathlib import Path
 
 from .cache import PACKAGE, RECORD_SCHEMA as SCHEMA
-from .store import atomic_write_text
+from .record.store import atomic_write_text
 
 STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).
-TABLES_CODE = tuple(PACKAGE / name for name in ("tables.py", "core/fields.py", "core/model.py", "validate.py",
-                                                "recordfile.py", "data/limits.json")) + (SCHEMA,)
+TABLES_CODE = tuple(PACKAGE / name for name in ("tables.py", "core/fields.py", "core/model.py", "record/validate.py",
+                                                "record/file.py", "data/limits.json")) + (SCHEMA,)
 META_CODE = tuple(PACKAGE / name for name in ("meta.py", "stats.py", "core/fields.py", "core/vocab.py", "data/drugs.json"))
 
 

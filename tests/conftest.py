@@ -42,7 +42,7 @@ def seed_outputs(seed_records, tmp_path_factory):
     import copy
     import json
 
-    from pipeline.record import schema_ref_for
+    from pipeline.record.build import schema_ref_for
     from pipeline.runner import build_tables, pool
 
     out = tmp_path_factory.mktemp("seed_outputs")

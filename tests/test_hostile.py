@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import lock, store
+from pipeline import lock
+from pipeline.record import store
 from pipeline.cli import app
-from pipeline.curate import MergeResult, write_merged
+from pipeline.record.curate import MergeResult, write_merged
 from pipeline.core.limits import limits
 from pipeline.runner import BatchSettings, process_file, run
-from pipeline.validate import validate_paths
+from pipeline.record.validate import validate_paths
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy
 

@@ -293,7 +293,7 @@ def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp
 @pytest.mark.parametrize("name", ["two_column_rules_notice", "two_column_unruled_n_and_pct",
                                   "two_column_wide_tables_caption_below", "three_column_rows_as_text"])
 def test_typeset_layouts_of_the_seed_give_the_figures_of_its_text(name, typeset, seed_records):
-    from pipeline.compare import agreement
+    from pipeline.record.compare import agreement
     from pipeline.runner import process_file
 
     result = process_file(typeset(name))

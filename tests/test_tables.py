@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import meta
-from pipeline.citation import find_citation
+from pipeline.extract.citation import find_citation
 from pipeline.cli import app
 from pipeline.runner import BatchSettings, process_file, run
 from pipeline.tables import build_tables, read_table, write_tables

@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..curate import OUTCOME_FIGURES, is_human, outcome_label
+from ..record.curate import OUTCOME_FIGURES, is_human, outcome_label
 from ..core.fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
 from ..core.model import TABLE_CONFIDENCE
-from ..validate import SCHEMA_PATH, record_issues
+from ..record.validate import SCHEMA_PATH, record_issues
 
 STAT_PARTS = ("stat", "value", "min", "max", "unit")
 # Which status colours a stretch of text several items' evidence covers: the one most in need of a look.

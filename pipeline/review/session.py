@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import lock
-from ..curate import curation_history
-from ..store import atomic_write_json
-from ..validate import consistency_issues, record_issues
+from ..record.curate import curation_history
+from ..record.store import atomic_write_json
+from ..record.validate import consistency_issues, record_issues
 from .actions import Action, ActionError, apply_action
 from .model import find_item, paper_text, read_record, record_files, study_items, version_of
 

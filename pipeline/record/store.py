@@ -30,7 +30,7 @@ class WriteError(OSError):
         self.path = Path(path)
 
     def __str__(self) -> str:
-        from .core.names import shown
+        from ..core.names import shown
 
         return f"cannot write {shown(self.path)}: {self.strerror}"
 

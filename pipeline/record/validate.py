@@ -142,7 +142,7 @@ def number_issues(record, file: str = "<record>", source: str | None = None) -> 
     of pipeline/data/plausibility.json; no note excuses them). The machine's own such figures are
     below the tables' confidence, so only a person's edit puts one here."""
     from .checks import HARD_CHECKS, bound_checks
-    from .core.model import usable
+    from ..core.model import usable
 
     issues = []
     for parts, value in _non_finite(record, []):
@@ -200,7 +200,7 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     likely a typo) unless the curator left a note on it (the paper's own figures disagree); one
     among machine figures only is a warning: it is already listed under the record's checks."""
     from .checks import HARD_CHECKS, value_checks
-    from .core.model import usable
+    from ..core.model import usable
 
     if not isinstance(record, dict):
         return []  # the schema error says it is not a record
@@ -258,8 +258,8 @@ def validate_paths(paths) -> tuple[list[Issue], int]:
     folders), and how many files were read. Files are read with bounds (pipeline.recordfile): a
     FIFO, a huge or deeply nested file is one issue, never a hang or a crash."""
     from .evidence import evidence_issues
-    from .core.names import shown
-    from .recordfile import RecordFileError, read_record, study_id_mismatch
+    from ..core.names import shown
+    from .file import RecordFileError, read_record, study_id_mismatch
 
     files = []
     for p in map(Path, paths):

@@ -16,7 +16,7 @@ from .validate import Issue, _json_path, _locate
 
 def paper_text(record: dict, record_path: Path) -> str | None:
     """The text the record's evidence offsets point into, or None when it cannot be found."""
-    from .read.document import ReadError, read_document
+    from ..read.document import ReadError, read_document
 
     text_file = record.get("text_file")
     if isinstance(text_file, str) and text_file:

@@ -5,9 +5,9 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .citation import Citation
-from .core.model import Figure, OutcomeRow
+from .. import __version__
+from ..extract.citation import Citation
+from ..core.model import Figure, OutcomeRow
 from .validate import SCHEMA_PATH
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from .curate import labelled_figures
-from .core.names import shown
-from .recordfile import RecordFileError, read_record
-from .core.model import usable
+from ..core.names import shown
+from .file import RecordFileError, read_record
+from ..core.model import usable
 from .validate import record_issues
 
 COLUMNS = ["study_id", "field", "value_a", "value_b", "status_a", "status_b"]

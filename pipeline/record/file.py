@@ -14,7 +14,7 @@ import json
 import os
 import stat
 
-from .core.limits import limits
+from ..core.limits import limits
 
 
 class RecordFileError(ValueError):

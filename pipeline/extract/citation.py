@@ -14,8 +14,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Callable
 
-from .core.model import Evidence
-from .core.vocab import load
+from ..core.model import Evidence
+from ..core.vocab import load
 
 _NAME = r"[^\W\d_][^\W\d_'’]*(?:[-'’][^\W\d_]+)*"
 # Affiliation marks after a name: digits, symbols, and the commas between them ("O'Connell1,2").

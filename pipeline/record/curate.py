@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .core.fields import DESCRIBED_STATS, SITE_PREFIX
-from .core.limits import limits
-from .core.names import shown
-from .recordfile import RecordFileError, parse_record, read_record_text, study_id_mismatch
-from .core.model import HUMAN_STATUSES, usable
+from ..core.fields import DESCRIBED_STATS, SITE_PREFIX
+from ..core.limits import limits
+from ..core.names import shown
+from .file import RecordFileError, parse_record, read_record_text, study_id_mismatch
+from ..core.model import HUMAN_STATUSES, usable
 from .store import create_if_absent, replace_if_unchanged
 from .validate import record_issues
 
