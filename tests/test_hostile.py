@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import lock
+from pipeline.batch import lock
 from pipeline.record import store
 from pipeline.cli import app
 from pipeline.record.curate import MergeResult, write_merged
 from pipeline.core.limits import limits
-from pipeline.runner import BatchSettings, process_file, run
+from pipeline.batch.runner import BatchSettings, process_file, run
 from pipeline.record.validate import validate_paths
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy
@@ -357,7 +357,7 @@ def test_9_a_save_landing_while_a_run_writes_the_record_is_never_overwritten(tmp
 # ---- 10. derived outputs rebuilt from stamps --------------------------------------------------
 
 def test_10_pooled_outputs_are_redone_after_a_pooling_cut_short(papers, tmp_path, monkeypatch):
-    from pipeline import meta
+    from pipeline.meta import pool as meta
 
     out = tmp_path / "out"
     assert cli("run", papers, "--out", out, "--jobs", "1").exit_code == 0

@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import meta
-from pipeline.meta import (
+from pipeline.meta import pool as meta
+from pipeline.meta.pool import (
     EXCLUDED_COLUMNS,
     METAFOR_COLUMNS,
     POOLED_COLUMNS,
@@ -267,7 +267,7 @@ def test_workbook_sheets_read_back_as_the_tables(out_dir):
 
 
 def test_workbook_keeps_what_pandas_wrote_for_awkward_values(tmp_path):
-    from pipeline.meta import _write_workbook
+    from pipeline.meta.pool import _write_workbook
 
     frame = pd.DataFrame({"text": ["x" * 40_000, None], "value": [math.inf, -math.inf],
                           "after": ["kept", "also kept"]})
@@ -318,7 +318,7 @@ def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_f
 
 
 def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_path):
-    from pipeline.meta import MetaSettings, run_meta
+    from pipeline.meta.pool import MetaSettings, run_meta
 
     rows = [{"study_id": f"s{i}", "drug": "nsaid", "agent": "", "outcome": "clinical", "n_responded": 3 + i % 4,
              "n_treated": 10, "proportion": "", "ci_low": "", "ci_high": "", "status": "extracted", "confidence": 0.9}
@@ -332,7 +332,7 @@ def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_pa
 
 def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
     """meta once kept its own copy of the class list and dropped mixed_second_line as unknown."""
-    from pipeline.meta import run_meta
+    from pipeline.meta.pool import run_meta
 
     rows = [{"study_id": f"s{i}", "drug": "mixed_second_line", "agent": "", "outcome": "clinical",
              "n_responded": 2 + i, "n_treated": 6, "proportion": "", "ci_low": "", "ci_high": "",
@@ -381,7 +381,7 @@ def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(se
     import json
 
     from pipeline.core.fields import NOT_PATIENTS
-    from pipeline.runner import build_tables, pool
+    from pipeline.batch.runner import build_tables, pool
 
     out = tmp_path / "out"
     shutil.copytree(seed_outputs, out)

@@ -225,7 +225,7 @@ def test_page_limit_is_stated_in_the_run_report_also_when_cached(one_column, tmp
     import json
 
     import pipeline.read.pdf
-    from pipeline.runner import BatchSettings, run
+    from pipeline.batch.runner import BatchSettings, run
 
     monkeypatch.setattr(pipeline.read.pdf, "DEFAULT_SETTINGS", PdfSettings(max_pages=2))
     papers = tmp_path / "papers"
@@ -239,7 +239,7 @@ def test_page_limit_is_stated_in_the_run_report_also_when_cached(one_column, tmp
 
 
 def test_modules_of_the_pdf_package_count_in_the_rules_hash():
-    from pipeline import cache
+    from pipeline.batch import cache
 
     names = {str(p.relative_to(cache.PACKAGE)) for p in cache.rule_files() if p.is_relative_to(cache.PACKAGE)}
     assert {"read/pdf/tables.py", "read/pdf/layout.py", "read/pdf/__init__.py", "data/pdf.json"} <= names
@@ -272,7 +272,7 @@ def _strip_evidence(obj):
 
 @pytest.mark.parametrize("layout", ["one_column", "two_column"])
 def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp_path):
-    from pipeline.runner import process_file
+    from pipeline.batch.runner import process_file
 
     source = request.getfixturevalue(layout)
     pdf = tmp_path / f"{ARTICLE.stem}.pdf"
@@ -294,7 +294,7 @@ def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp
                                   "two_column_wide_tables_caption_below", "three_column_rows_as_text"])
 def test_typeset_layouts_of_the_seed_give_the_figures_of_its_text(name, typeset, seed_records):
     from pipeline.record.compare import agreement
-    from pipeline.runner import process_file
+    from pipeline.batch.runner import process_file
 
     result = process_file(typeset(name))
     assert result.status == "ok", result.reason

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from pipeline.runner import run
+from pipeline.batch.runner import run
 from pipeline.record.validate import record_issues
 
 from .conftest import ABSTRACT, ARTICLE, CORPUS

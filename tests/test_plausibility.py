@@ -14,9 +14,9 @@ from pipeline.record.checks import Plausibility, bound_checks, plausibility, run
 from pipeline.cli import app
 from pipeline.record.build import build_record
 from pipeline.core.model import Evidence, Figure, OutcomeRow
-from pipeline.runner import BatchSettings, process_file, run
+from pipeline.batch.runner import BatchSettings, process_file, run
 from pipeline.record.store import atomic_write_json
-from pipeline.tables import build_tables
+from pipeline.tables.build import build_tables
 from pipeline.record.validate import record_issues, validate_paths
 
 from .conftest import ABSTRACT, ARTICLE

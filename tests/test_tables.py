@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import meta
+from pipeline.meta import pool as meta
 from pipeline.extract.citation import find_citation
 from pipeline.cli import app
-from pipeline.runner import BatchSettings, process_file, run
-from pipeline.tables import build_tables, read_table, write_tables
+from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.tables.build import build_tables, read_table, write_tables
 
 from .conftest import ABSTRACT, ARTICLE
 

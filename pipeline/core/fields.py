@@ -29,7 +29,7 @@ STUDY_FIELDS.update({
 
 SITE_PREFIX = "site_"
 # flags: what a reviewer must know about the values (tables.study_flags); first_author and year: the
-# paper's own citation (pipeline/citation.py), from which study labels are made.
+# paper's own citation (pipeline/extract/citation.py), from which study labels are made.
 # record_issue: empty, or why the study's record could not be read and its rows are from its last valid version.
 RECORD_ISSUE = "record_issue"
 STUDY_COLUMNS = ["study_id", "source_file", *STUDY_FIELDS, "n_conflicts", "flags", "first_author", "year", RECORD_ISSUE]

@@ -17,7 +17,7 @@ TABLE_CONFIDENCE = 0.5
 
 def usable(figure: dict | None) -> bool:
     """Does this figure (as stored in a record) go into the tables? Curated always; rejected never;
-    others when confident. Here, not in tables.py, so deciding it needs no pandas."""
+    others when confident. Here, not in tables/build.py, so deciding it needs no pandas."""
     if not figure:
         return False
     status = figure.get("status")

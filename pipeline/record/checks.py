@@ -25,7 +25,7 @@ PENALTY = 0.25
 # (arithmetic) checks lower its confidence by PENALTY.
 BOUND_CHECKS = frozenset({"within_bounds", "not_above", "range_order", "count_within_cohort",
                           "percent_at_most_100", "names_disease", "not_negative", "exact_number"})
-# Bounds no note excuses: `validate` reports them as errors of the record itself (pipeline/validate.py).
+# Bounds no note excuses: `validate` reports them as errors of the record itself (pipeline/record/validate.py).
 HARD_CHECKS = frozenset({"not_negative", "exact_number"})
 _PARTS = ("value", "min", "max")
 _YEARS = {"years": 1.0, "months": 1 / 12}

@@ -402,7 +402,7 @@ def paper_text(record: dict, out_dir: Path, papers_dir: Path | None = None) -> P
                 text = path.read_bytes().decode("cp1252", "replace")
             except OSError:
                 continue
-            # Offsets count characters of the text as read: newlines normalised as read.py does.
+            # Offsets count characters of the text as read: newlines normalised as read/document.py does.
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             return PaperText(text, path, pages=_pages(path) if record.get("text_file") else [])
     where = ", ".join(str(p) for p in candidates)

@@ -4,7 +4,7 @@ and metafor.csv.
 A label comes from, in this order: `labels.csv` (columns study_id, label, year; in the output
 folder, else in the input folder named by run_report.json; the year is added to a label that
 lacks it), the first author and year the paper states (studies.csv's first_author and year,
-pipeline/citation.py), the study id. Two studies with one label are told apart as a reader would:
+pipeline/extract/citation.py), the study id. Two studies with one label are told apart as a reader would:
 "Smith 2019a", "Smith 2019b". The year also orders the forest plots (oldest first).
 """
 from __future__ import annotations

@@ -17,13 +17,13 @@ import os
 from pathlib import Path
 
 from .cache import PACKAGE, RECORD_SCHEMA as SCHEMA
-from .record.store import atomic_write_text
+from ..record.store import atomic_write_text
 
 STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).
-TABLES_CODE = tuple(PACKAGE / name for name in ("tables.py", "core/fields.py", "core/model.py", "record/validate.py",
+TABLES_CODE = tuple(PACKAGE / name for name in ("tables/build.py", "core/fields.py", "core/model.py", "record/validate.py",
                                                 "record/file.py", "data/limits.json")) + (SCHEMA,)
-META_CODE = tuple(PACKAGE / name for name in ("meta.py", "stats.py", "core/fields.py", "core/vocab.py", "data/drugs.json"))
+META_CODE = tuple(PACKAGE / name for name in ("meta/pool.py", "tables/stats.py", "core/fields.py", "core/vocab.py", "data/drugs.json"))
 
 
 def file_stamp(path: Path) -> list[int] | None:
@@ -59,8 +59,8 @@ def tables_source(out_dir: Path, study_ids: list[str] | None) -> str:
 
 def meta_source(out_dir: Path, settings: str = "", input_dir: Path | None = None) -> str:
     """What the pooled outputs derive from: the bytes of the two tables and of the labels.csv files
-    that name the studies (pipeline/labels.py), the code, the settings."""
-    from .labels import label_files
+    that name the studies (pipeline/meta/labels.py), the code, the settings."""
+    from ..meta.labels import label_files
 
     digest = hashlib.sha256(_code_digest(META_CODE).encode())
     digest.update(settings.encode())

@@ -19,15 +19,16 @@ from pathlib import Path
 
 from schemas import RECORD_SCHEMA
 
-from . import __version__
-from .record.store import atomic_write_text
+from .. import __version__
+from ..record.store import atomic_write_text
 
 INDEX = Path(".cache") / "index.json"
-PACKAGE = Path(__file__).resolve().parent
-# Modules that never change a record's content: editing them must not invalidate every cache.
-# Every other module counts, so a new extraction module is covered without listing it here.
-RECORD_NEUTRAL = {"__init__.py", "cache.py", "cli.py", "labels.py", "store.py", "stats.py", "tables.py", "lock.py",
-                  "stamps.py", "inputs.py"}
+PACKAGE = Path(__file__).resolve().parent.parent   # pipeline/
+# Modules that never change a record's content (paths below pipeline/): editing them must not
+# invalidate every cache. Every other module counts (core/, read/ with read/pdf/, nlp/, extract/,
+# record/, ...), so a new extraction module is covered without listing it here.
+RECORD_NEUTRAL = {"__init__.py", "batch/cache.py", "cli.py", "meta/labels.py", "record/store.py", "tables/stats.py",
+                  "tables/build.py", "batch/lock.py", "batch/stamps.py", "batch/inputs.py"}
 # Libraries whose upgrade can change the text read or how it is tokenised.
 LIBRARIES = ("spacy", "negspacy", "pdfplumber", "pdfminer.six", "wordfreq", "jsonschema")
 INDEX_VERSION = 1
@@ -36,9 +37,9 @@ INDEX_VERSION = 1
 def rule_files() -> list[Path]:
     """The files whose content decides what a paper's record is (besides the paper itself)."""
     data = sorted(p for p in (PACKAGE / "data").iterdir() if p.is_file())
-    # Sub-packages (pipeline/extract/, pipeline/pdf/) count; the neutral names are top-level modules only.
+    # Every sub-package's modules count but the neutral ones, named by their path below pipeline/.
     modules = sorted(p for p in PACKAGE.rglob("*.py")
-                     if str(p.relative_to(PACKAGE)) not in RECORD_NEUTRAL and "__pycache__" not in p.parts)
+                     if p.relative_to(PACKAGE).as_posix() not in RECORD_NEUTRAL and "__pycache__" not in p.parts)
     return [*data, *modules, RECORD_SCHEMA]
 
 
@@ -90,7 +91,7 @@ class Cache:
             return None  # its record was deleted since: make it again
         if entry["status"] == "ok" and entry.get("record_stamp") != self._record_stamp(entry["study_id"]):
             # A curator edited the record (or it was kept invalid): extract again, so the merge adds
-            # history and suggestions, and validates the edit (pipeline/curate.py).
+            # history and suggestions, and validates the edit (pipeline/record/curate.py).
             return None
         return entry
 

@@ -11,11 +11,11 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from .core.fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
-from .record.file import RecordFileError, read_record, study_id_mismatch
-from .core.model import HUMAN_STATUSES, usable
+from ..core.fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
+from ..record.file import RecordFileError, read_record, study_id_mismatch
+from ..core.model import HUMAN_STATUSES, usable
 from .stats import proportion_ci
-from .record.validate import record_issues
+from ..record.validate import record_issues
 
 def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None,
                  trusted: dict[str, list[int]] | None = None,
@@ -209,7 +209,7 @@ def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None,
     being replaced, that is those of its last valid version, with the reason in `record_issue`;
     `carried` collects their study ids. A study that had no rows there is left out.
     """
-    from .record.store import atomic_write_csv
+    from ..record.store import atomic_write_csv
 
     out_dir = Path(out_dir)
     old_studies, old_outcomes = previous_rows(out_dir)

@@ -25,10 +25,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.limits import limits
-from .core.names import id_key, natural_study_id, shown, valid_study_id
-from .read.document import SUFFIXES
-from .record.file import file_kind
+from ..core.limits import limits
+from ..core.names import id_key, natural_study_id, shown, valid_study_id
+from ..read.document import SUFFIXES
+from ..record.file import file_kind
 
 TODO, SKIPPED, FAILED = "todo", "skipped", "failed"
 

@@ -20,12 +20,12 @@ import pandas as pd
 import xlsxwriter
 from scipy import special
 
-from .core.fields import NOT_PATIENTS, OUTCOMES
+from ..core.fields import NOT_PATIENTS, OUTCOMES
 from .labels import label_files, read_labels, study_labels
-from .stats import CI_METHOD, proportion_ci
-from .record.store import atomic_write, atomic_write_csv
-from .tables import count_columns, read_table
-from .core.vocab import drug_classes, drug_label
+from ..tables.stats import CI_METHOD, proportion_ci
+from ..record.store import atomic_write, atomic_write_csv
+from ..tables.build import count_columns, read_table
+from ..core.vocab import drug_classes, drug_label
 
 # The classes and outcomes of the output contract, from the vocabulary and fields, not copies.
 DRUGS = drug_classes()
@@ -37,7 +37,7 @@ POOLED_COLUMNS = [
 ]
 EXCLUDED_COLUMNS = ["study_id", "drug", "agent", "outcome", "n_responded", "n_treated",
                     "status", "confidence", "reason"]
-# study: the label a reader knows the study by (pipeline/labels.py), for metafor's slab argument.
+# study: the label a reader knows the study by (pipeline/meta/labels.py), for metafor's slab argument.
 METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni", "study_id", "year"]
 SINGLE_STUDY = "only study left in its drug x outcome group: nothing to pool it with"
 MEASURE_LABELS = {"PLO": "logit", "PFT": "Freeman-Tukey double arcsine"}
@@ -561,7 +561,7 @@ def run_meta(out_dir: Path, settings: MetaSettings | None = None, input_dir: Pat
     """Pool OUT_DIR/outcomes.csv per drug class x outcome and write the meta-analysis outputs.
 
     Writes pooled.csv, meta_excluded.csv, metafor.csv, meta_table.xlsx and one forest plot
-    (PNG and SVG) per pooled group into `out_dir`. Studies are labelled as pipeline/labels.py says:
+    (PNG and SVG) per pooled group into `out_dir`. Studies are labelled as pipeline/meta/labels.py says:
     labels.csv in `out_dir` or `input_dir` (default: the input folder of the last run), else the
     first author and year in OUT_DIR/studies.csv, else the study id.
     """
