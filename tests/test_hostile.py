@@ -357,7 +357,7 @@ def test_9_a_save_landing_while_a_run_writes_the_record_is_never_overwritten(tmp
 # ---- 10. derived outputs rebuilt from stamps --------------------------------------------------
 
 def test_10_pooled_outputs_are_redone_after_a_pooling_cut_short(papers, tmp_path, monkeypatch):
-    from pipeline.meta import pool as meta
+    from pipeline.meta import run as meta
 
     out = tmp_path / "out"
     assert cli("run", papers, "--out", out, "--jobs", "1").exit_code == 0

@@ -587,7 +587,7 @@ def pool(out_dir: Path, only_if_stale: bool = False, input_dir: Path | None = No
     source = stamps.meta_source(out_dir, input_dir=input_dir)
     if only_if_stale and stamps.fresh(out_dir, "meta", source):
         return None
-    from ..meta.pool import run_meta   # scipy, matplotlib: only when pooling
+    from ..meta.run import run_meta   # scipy, matplotlib: only when pooling
 
     stamps.begin(out_dir, "meta")
     result = run_meta(out_dir, input_dir=input_dir)

@@ -23,7 +23,9 @@ STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).
 TABLES_CODE = tuple(PACKAGE / name for name in ("tables/build.py", "core/fields.py", "core/model.py", "record/validate.py",
                                                 "record/file.py", "data/limits.json")) + (SCHEMA,)
-META_CODE = tuple(PACKAGE / name for name in ("meta/pool.py", "tables/stats.py", "core/fields.py", "core/vocab.py", "data/drugs.json"))
+META_CODE = tuple(PACKAGE / name for name in ("meta/run.py", "meta/pooling.py", "meta/selection.py", "meta/exports.py",
+                                              "meta/plots.py", "tables/stats.py", "core/fields.py", "core/vocab.py",
+                                              "data/drugs.json"))
 
 
 def file_stamp(path: Path) -> list[int] | None:
