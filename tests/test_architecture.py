@@ -117,6 +117,30 @@ def test_every_subpackage_is_a_stage():
     assert folders <= set(STAGES), folders - set(STAGES)
 
 
+def test_the_rules_hash_leaves_out_only_modules_that_exist_and_covers_every_rule_stage():
+    # A neutral path misspelt or left behind by a move would silently put its module in the hash;
+    # a rule module left out would let a cached paper keep a record the current rules do not give.
+    from pipeline.batch import cache
+
+    assert all((PACKAGE / name).is_file() for name in cache.RECORD_NEUTRAL), \
+        [name for name in cache.RECORD_NEUTRAL if not (PACKAGE / name).is_file()]
+    hashed = {p.relative_to(PACKAGE).as_posix() for p in cache.rule_files() if p.is_relative_to(PACKAGE)}
+    for stage in ("core", "read", "nlp", "extract"):
+        modules = {p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / stage).rglob("*.py")
+                   if "__pycache__" not in p.parts}
+        assert modules <= hashed, sorted(modules - hashed)
+
+
+def test_the_names_notebooks_import_by_stay_importable():
+    # README.md's examples: the module paths moved, these names did not.
+    from pipeline.nlp import document_to_paper, get_nlp
+    from pipeline.read import read_document
+    from pipeline.runner import process_file
+    from pipeline.tables import read_table
+
+    assert all(map(callable, (document_to_paper, get_nlp, read_document, process_file, read_table)))
+
+
 if __name__ == "__main__":
     for (a, b), wheres in sorted(stage_graph().items(), key=lambda e: (STAGES.index(e[0][0]), STAGES.index(e[0][1]))):
         mark = "BACK-EDGE " if STAGES.index(b) > STAGES.index(a) else ""

@@ -16,8 +16,8 @@ import json
 import os
 from pathlib import Path
 
-from .cache import PACKAGE, RECORD_SCHEMA as SCHEMA
 from ..record.store import atomic_write_text
+from .cache import PACKAGE, RECORD_SCHEMA as SCHEMA
 
 STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).

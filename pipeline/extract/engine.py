@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterator
 
-from ..nlp.paper import Mention as Entity, Paper, Sentence
 from ..core.model import Figure
+from ..nlp.paper import Mention as Entity, Paper, Sentence
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..core import vocab
-from .language import may_name_a_term, sentence_docs, sentence_spans
 from ..core.model import Document, Evidence, Section
 from ..read.sections import section_trust, text_to_sections
 from ..read.text import Normalised, fold_case, normalise
+from .language import may_name_a_term, sentence_docs, sentence_spans
 
 # A citation marker glued to a word: "group7 has", "et al.15 have", "lesions.7", "cohorts.7,8".
 # The word's last character is matched, not looked behind at: the search then skips to letters.

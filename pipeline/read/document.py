@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.names import natural_study_id, shown
 from ..core.model import Document
+from ..core.names import natural_study_id, shown
 
 SUFFIXES = (".txt", ".pdf")
 

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
-from ..extract.citation import Citation
 from ..core.model import Figure, OutcomeRow
+from ..extract.citation import Citation
 from .validate import SCHEMA_PATH
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ..extract.quantities import counts_for_percent
 from ..core.fields import DESCRIBED_STATS
 from ..core.model import Figure, OutcomeRow
 from ..core.vocab import load
+from ..extract.quantities import counts_for_percent
 
 PENALTY = 0.25
 # Failed checks of these kinds put a figure out of the tables until a person curates it; the other

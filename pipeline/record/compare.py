@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .curate import labelled_figures
-from ..core.names import shown
-from .file import RecordFileError, read_record
 from ..core.model import usable
+from ..core.names import shown
+from .curate import labelled_figures
+from .file import RecordFileError, read_record
 from .validate import record_issues
 
 COLUMNS = ["study_id", "field", "value_a", "value_b", "status_a", "status_b"]

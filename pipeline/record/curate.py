@@ -21,9 +21,9 @@ from typing import Iterator
 
 from ..core.fields import DESCRIBED_STATS, SITE_PREFIX
 from ..core.limits import limits
+from ..core.model import HUMAN_STATUSES, usable
 from ..core.names import shown
 from .file import RecordFileError, parse_record, read_record_text, study_id_mismatch
-from ..core.model import HUMAN_STATUSES, usable
 from .store import create_if_absent, replace_if_unchanged
 from .validate import record_issues
 

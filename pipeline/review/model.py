@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..record.curate import OUTCOME_FIGURES, is_human, outcome_label
 from ..core.fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
 from ..core.model import TABLE_CONFIDENCE
+from ..record.curate import OUTCOME_FIGURES, is_human, outcome_label
 from ..record.validate import SCHEMA_PATH, record_issues
 
 STAT_PARTS = ("stat", "value", "min", "max", "unit")

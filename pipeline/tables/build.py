@@ -12,10 +12,10 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from ..core.fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
-from ..record.file import RecordFileError, read_record, study_id_mismatch
 from ..core.model import HUMAN_STATUSES, usable
-from .stats import proportion_ci
+from ..record.file import RecordFileError, read_record, study_id_mismatch
 from ..record.validate import record_issues
+from .stats import proportion_ci
 
 def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None,
                  trusted: dict[str, list[int]] | None = None,
