@@ -130,7 +130,7 @@ def command(args: list[str], timeout: float = 300) -> dict:
 
 def check_inputs(folder: Path, out: Path) -> list[str]:
     """Problems: inputs missing from the run report."""
-    from pipeline.names import shown
+    from pipeline.core.names import shown
 
     report = json.loads((out / "run_report.json").read_text())
     listed = {f["file"] for f in report["files"]}
@@ -164,7 +164,7 @@ def status_table(out: Path) -> list[str]:
 
 
 def time_cases() -> list[str]:
-    from pipeline.runner import prepare_process, process_file
+    from pipeline.batch.runner import prepare_process, process_file
 
     prepare_process()
     process_file(ABSTRACT)   # the first paper imports the rules' modules: not a case's cost
@@ -210,7 +210,7 @@ def main() -> None:
         runs.append(("validate, hostile records", checked))
         merged = command(["merge", "--out", out], timeout=120)
         runs.append(("merge, hostile records", merged))
-        holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline import lock\n"
+        holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline.batch import lock\n"
                                    "with lock.hold(sys.argv[1], 'crmo-extract run'):\n"
                                    "    print('held', flush=True); time.sleep(60)", str(out)],
                                   cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pdfplumber
 
-from pipeline.pdf import PdfReadError, read_pdf
+from pipeline.read.pdf import PdfReadError, read_pdf
 
 
 def bare(path: Path) -> int:

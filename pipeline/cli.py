@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .names import shown
+from .core.names import shown
 
 app = typer.Typer(
     name="crmo-extract",
@@ -86,7 +86,7 @@ def run(
 
     Example: crmo-extract run corpus --out outputs --jobs 4
     """
-    from .runner import BatchSettings, run as run_batch
+    from .batch.runner import BatchSettings, run as run_batch
 
     if not input_dir.is_dir():
         _fail(f"input folder not found: {shown(input_dir)}", "give a folder of .txt or .pdf papers")
@@ -133,7 +133,7 @@ def _print_run_summary(report, out: Path) -> None:
 def _pool_if_stale(out: Path, input_dir: Path | None = None) -> str | None:
     if not (out / "outcomes.csv").is_file():
         return None
-    from .runner import pool
+    from .batch.runner import pool
 
     return pool(out, only_if_stale=True, input_dir=input_dir)
 
@@ -141,9 +141,9 @@ def _pool_if_stale(out: Path, input_dir: Path | None = None) -> str | None:
 @contextmanager
 def _output_lock(out: Path, holder: str, wait: float):
     """Hold OUT's lock, or end with one line naming whoever holds it (exit status 4)."""
-    from . import lock
-    from .runner import OutputFolderError
-    from .store import WriteError
+    from .batch import lock
+    from .batch.runner import OutputFolderError
+    from .record.store import WriteError
 
     try:
         with lock.hold(out, holder, wait):
@@ -213,7 +213,7 @@ def validate(
 
     Example: crmo-extract validate outputs/records/003_c2fd9f538eddb657.json
     """
-    from .validate import validate_paths
+    from .record.validate import validate_paths
 
     paths = paths or [Path("outputs/records")]
     missing = [p for p in paths if not p.exists()]
@@ -252,8 +252,8 @@ def merge(
 
     Example: crmo-extract merge --out outputs
     """
-    from .cache import Cache
-    from .runner import build_tables
+    from .batch.cache import Cache
+    from .batch.runner import build_tables
 
     if not (out / "records").is_dir():
         _fail(f"no records folder in {shown(out)}", "run `crmo-extract run` first")
@@ -290,7 +290,7 @@ def meta(
 
     Example: crmo-extract meta --out outputs
     """
-    from .runner import pool
+    from .batch.runner import pool
 
     if not (out / "outcomes.csv").is_file():
         _fail(f"no outcomes.csv in {shown(out)}", "run `crmo-extract run` or `crmo-extract merge` first")
@@ -319,11 +319,11 @@ def evaluate(
     """
     import dataclasses
 
-    from .curate import common_folder
+    from .record.curate import common_folder
     from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
-    from .runner import run as run_batch
-    from .store import atomic_write_json
-    from .validate import validate_paths
+    from .batch.runner import run as run_batch
+    from .record.store import atomic_write_json
+    from .record.validate import validate_paths
 
     if not gold_dir.is_dir():
         _fail(f"gold folder not found: {gold_dir}", "give a folder of papers with .gold.json files, or of curated records")
@@ -375,8 +375,8 @@ def compare(
     from rich.console import Console
     from rich.table import Table
 
-    from .compare import COLUMNS, RecordSetError, compare_sets, read_record_set
-    from .store import atomic_write_csv
+    from .record.compare import COLUMNS, RecordSetError, compare_sets, read_record_set
+    from .record.store import atomic_write_csv
 
     try:
         found = compare_sets(read_record_set(dir_a), read_record_set(dir_b))

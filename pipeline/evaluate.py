@@ -14,10 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .curate import record_to_gold
-from .fields import DESCRIBED_STATS, SITE_PREFIX
-from .recordfile import RecordFileError, read_record
-from .records import usable
+from .core.fields import DESCRIBED_STATS, SITE_PREFIX
+from .core.model import usable
+from .record.curate import record_to_gold
+from .record.file import RecordFileError, read_record
 
 SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")
 PARTS = ("stat", "value", "min", "max", "unit")

@@ -25,7 +25,7 @@ def distinct_copy(seed: Path, dest: Path, k: int) -> Path:
 @pytest.fixture(scope="session")
 def seed_records():
     """Records the pipeline makes of the two seed papers, keyed by study id."""
-    from pipeline.runner import process_file
+    from pipeline.batch.runner import process_file
 
     out = {}
     for path in (ARTICLE, ABSTRACT):
@@ -42,8 +42,8 @@ def seed_outputs(seed_records, tmp_path_factory):
     import copy
     import json
 
-    from pipeline.record import schema_ref_for
-    from pipeline.runner import build_tables, pool
+    from pipeline.record.build import schema_ref_for
+    from pipeline.batch.runner import build_tables, pool
 
     out = tmp_path_factory.mktemp("seed_outputs")
     for study_id, record in seed_records.items():

@@ -22,7 +22,7 @@ from reportlab.platypus import (BaseDocTemplate, Frame, KeepTogether, PageTempla
                                 TableStyle)
 from reportlab.platypus.flowables import BalancedColumns
 
-from pipeline.text import normalise
+from pipeline.read.text import normalise
 
 HEADER = "Pediatric Rheumatology  2019"
 NOTICE = ("How to cite this article Kaya et al. (2019), Chronic recurrent multifocal osteomyelitis in children: "

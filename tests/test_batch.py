@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import cache, runner
-from pipeline.runner import BatchSettings, run
+from pipeline.batch import cache, runner
+from pipeline.batch.runner import BatchSettings, run
 
 from .conftest import ABSTRACT, ARTICLE, distinct_copy
 
@@ -182,7 +182,7 @@ def test_a_curators_edit_makes_an_unchanged_paper_merge_again(papers, tmp_path):
 
 def test_tables_validate_again_a_record_edited_after_the_run(papers, tmp_path):
     """The tables skip validating records still as the run wrote them; an edit must end that trust."""
-    from pipeline.tables import write_tables
+    from pipeline.tables.build import write_tables
 
     out = tmp_path / "out"
     run(papers, out, settings=BatchSettings(jobs=1))

@@ -8,8 +8,8 @@ import pytest
 from pipeline.extract import extract
 from pipeline.extract.quantities import read_quantities
 from pipeline.extract.treatments import extract_outcomes
-from pipeline.paper import document_to_paper
-from pipeline.records import Document, usable
+from pipeline.nlp.paper import document_to_paper
+from pipeline.core.model import Document, usable
 
 CASES = Path(__file__).parent / "cases"
 

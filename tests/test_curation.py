@@ -16,11 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.curate import merge_records, record_to_gold
+from pipeline.record.curate import merge_records, record_to_gold
 from pipeline.evaluate import evaluate_dir
-from pipeline import store
-from pipeline.runner import BatchSettings, run
-from pipeline.validate import SCHEMA_PATH, record_issues
+from pipeline.record import store
+from pipeline.batch.runner import BatchSettings, run
+from pipeline.record.validate import SCHEMA_PATH, record_issues
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy
 

@@ -40,7 +40,7 @@ def test_article_age_at_diagnosis_conflict_prefers_table(seed_records):
     assert any("10.5 (3.0-16.5)" in q for q in quotes) and any("9.0 years (range: 0.6-15.0)" in q for q in quotes)
     assert (rec["age_diagnosis_min"]["value"], rec["age_diagnosis_max"]["value"]) == (3.0, 16.5)
     assert seed_records[ARTICLE.stem]["figures"]["n_patients"]["status"] == "extracted"
-    from pipeline.tables import build_tables
+    from pipeline.tables.build import build_tables
     studies, _ = build_tables([seed_records[ARTICLE.stem]])
     assert studies.loc[0, "n_conflicts"] == 1  # one statistic in conflict, not its five parts
 
@@ -101,7 +101,7 @@ def test_numbers_as_papers_print_them(text, expected):
 
 
 def test_line_end_hyphen_joined_but_compounds_kept():
-    from pipeline.text import normalise
+    from pipeline.read.text import normalise
     n = normalise("charac-\nterized by non-\nbacterial TNF-\na follow-\nup")
     assert n.text == "characterized by non-bacterial TNF-a follow-up"
     assert n.span(0, len("characterized")) == (0, len("charac-\nterized"))
@@ -114,7 +114,7 @@ def test_folded_text_holds_every_letter_a_case_insensitive_pattern_matches():
     import string
     import sys
 
-    from pipeline.text import fold_case as fold
+    from pipeline.read.text import fold_case as fold
 
     any_letter = re.compile("[a-z]", re.I)
     for c in map(chr, range(sys.maxunicode + 1)):
@@ -140,7 +140,7 @@ def test_printed_percentages_are_checked_against_counts(seed_records):
 
 
 def test_negation_comes_only_from_cues_before_the_drug():
-    from pipeline.nlp import get_nlp
+    from pipeline.nlp.language import get_nlp
 
     nlp = get_nlp()
     doc = nlp("Naproxen proved effective: 43% of our patients were free of symptoms. No patient received etanercept.")
@@ -156,8 +156,8 @@ def test_outcome_rows_keep_the_agents_the_paper_names(seed_records):
 
 def test_unsure_figure_is_a_low_confidence_candidate_kept_out_of_the_tables(tmp_path):
     """An age with no unit could be years or months: kept for the curator, not put in studies.csv."""
-    from pipeline.runner import process_file
-    from pipeline.tables import build_tables
+    from pipeline.batch.runner import process_file
+    from pipeline.tables.build import build_tables
 
     paper = tmp_path / "unsure.txt"
     paper.write_text("Results\nTwenty children with CRMO were included. The median age at onset was 9.5 (range 2-14).\n")

@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import lock, store
+from pipeline.batch import lock
+from pipeline.record import store
 from pipeline.cli import app
-from pipeline.curate import MergeResult, write_merged
-from pipeline.limits import limits
-from pipeline.runner import BatchSettings, process_file, run
-from pipeline.validate import validate_paths
+from pipeline.record.curate import MergeResult, write_merged
+from pipeline.core.limits import limits
+from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.record.validate import validate_paths
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy
 
@@ -276,7 +277,7 @@ def test_8_a_paper_over_the_size_limit_is_failed_unread(papers, tmp_path):
 
 
 def test_8_one_long_token_reaches_the_tokenizer_in_pieces(monkeypatch, tmp_path):
-    from pipeline import nlp
+    from pipeline.nlp import language as nlp
 
     nlp.get_nlp()
     seen = []
@@ -356,7 +357,7 @@ def test_9_a_save_landing_while_a_run_writes_the_record_is_never_overwritten(tmp
 # ---- 10. derived outputs rebuilt from stamps --------------------------------------------------
 
 def test_10_pooled_outputs_are_redone_after_a_pooling_cut_short(papers, tmp_path, monkeypatch):
-    from pipeline import meta
+    from pipeline.meta import run as meta
 
     out = tmp_path / "out"
     assert cli("run", papers, "--out", out, "--jobs", "1").exit_code == 0
@@ -460,7 +461,7 @@ def test_12_evidence_outside_the_text_is_an_error(papers, tmp_path):
 
 
 def test_12_a_pdf_cut_at_the_page_limit_says_so_in_the_run_report(tmp_path, monkeypatch):
-    from pipeline import pdf
+    from pipeline.read import pdf
 
     from .pdf_fixtures import lines_pdf
 

@@ -9,13 +9,13 @@ import threading
 
 import pytest
 
-from pipeline import lock
+from pipeline.batch import lock
 
 from .conftest import ROOT
 
 HOLD = """
 import sys, time
-from pipeline import lock
+from pipeline.batch import lock
 with lock.hold(sys.argv[1], "crmo-extract run"):
     print("held", flush=True)
     sys.stdin.readline()

@@ -1,4 +1,4 @@
-"""Tests for pipeline/meta.py: row selection, outputs, and agreement with R's metafor."""
+"""Tests for pipeline/meta/: row selection, outputs, and agreement with R's metafor."""
 from __future__ import annotations
 
 import math
@@ -11,15 +11,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import meta
-from pipeline.meta import (
-    EXCLUDED_COLUMNS,
-    METAFOR_COLUMNS,
-    POOLED_COLUMNS,
-    MetaSettings,
-    pool_group,
-    run_meta,
-)
+from pipeline.meta import pooling, selection
+from pipeline.meta.pooling import pool_group
+from pipeline.meta.run import METAFOR_COLUMNS, POOLED_COLUMNS, MetaSettings, run_meta
+from pipeline.meta.selection import EXCLUDED_COLUMNS
 
 POOL_R = Path(__file__).parent / "r" / "pool.R"
 KEY = ["drug", "outcome", "measure", "method"]
@@ -159,7 +154,7 @@ def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_
     assert reasons["s12"] == "status conflict"
     assert reasons["s13"] == "confidence below 0.5"
     assert "missing" in reasons["s14"]
-    assert reasons["s15"] == meta.SINGLE_STUDY   # corticosteroid: the only study of its group
+    assert reasons["s15"] == selection.SINGLE_STUDY   # corticosteroid: the only study of its group
     listed = pd.read_csv(out_dir / "meta_excluded.csv", dtype={"study_id": str})
     assert list(listed.columns) == EXCLUDED_COLUMNS
     assert set(listed.study_id) == set(result.excluded.study_id)
@@ -259,7 +254,7 @@ def test_workbook_sheets_read_back_as_the_tables(out_dir):
     pd.testing.assert_frame_equal(sheets["outcomes"].drop(columns=["label", "meta"]), outcomes)
     reasons = dict(zip(result.excluded.study_id, result.excluded.reason))
     status = dict(zip(sheets["outcomes"].study_id, sheets["outcomes"].meta))
-    assert status["s01"] == "pooled" and status["s15"] == reasons["s15"] == meta.SINGLE_STUDY
+    assert status["s01"] == "pooled" and status["s15"] == reasons["s15"] == selection.SINGLE_STUDY
     assert status["s12"] == reasons["s12"] == "status conflict"
     assert set(reasons) == {s for s, m in status.items() if m != "pooled"}   # every row not pooled
     header = next(openpyxl.load_workbook(path)["pooled"].iter_rows())
@@ -267,11 +262,11 @@ def test_workbook_sheets_read_back_as_the_tables(out_dir):
 
 
 def test_workbook_keeps_what_pandas_wrote_for_awkward_values(tmp_path):
-    from pipeline.meta import _write_workbook
+    from pipeline.meta.exports import write_workbook
 
     frame = pd.DataFrame({"text": ["x" * 40_000, None], "value": [math.inf, -math.inf],
                           "after": ["kept", "also kept"]})
-    _write_workbook(tmp_path / "t.xlsx", {"t": frame})
+    write_workbook(tmp_path / "t.xlsx", {"t": frame})
     rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["t"].iter_rows(values_only=True))
     # Excel's cell limit cuts the string without losing the cells after it; infinities as text.
     assert rows[1:] == [("x" * 32_767, "inf", "kept"), (None, "-inf", "also kept")]
@@ -318,7 +313,7 @@ def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_f
 
 
 def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_path):
-    from pipeline.meta import MetaSettings, run_meta
+    from pipeline.meta.run import MetaSettings, run_meta
 
     rows = [{"study_id": f"s{i}", "drug": "nsaid", "agent": "", "outcome": "clinical", "n_responded": 3 + i % 4,
              "n_treated": 10, "proportion": "", "ci_low": "", "ci_high": "", "status": "extracted", "confidence": 0.9}
@@ -332,7 +327,7 @@ def test_group_too_large_for_a_readable_forest_plot_is_pooled_without_one(tmp_pa
 
 def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
     """meta once kept its own copy of the class list and dropped mixed_second_line as unknown."""
-    from pipeline.meta import run_meta
+    from pipeline.meta.run import run_meta
 
     rows = [{"study_id": f"s{i}", "drug": "mixed_second_line", "agent": "", "outcome": "clinical",
              "n_responded": 2 + i, "n_treated": 6, "proportion": "", "ci_low": "", "ci_high": "",
@@ -344,7 +339,7 @@ def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
 
 
 def test_brentq_returns_the_float_scipy_returns():
-    """meta.brentq is scipy's algorithm ported (importing scipy.optimize cost 0.24 s per batch):
+    """pooling.brentq is scipy's algorithm ported (importing scipy.optimize cost 0.24 s per batch):
     same root, to the last bit, on REML score equations and on functions with awkward roots."""
     from scipy import optimize
 
@@ -354,21 +349,21 @@ def test_brentq_returns_the_float_scipy_returns():
     functions += [(lambda x: x, -1.0, 0.0), (lambda x: 1.0 if x < 0.3 else -1.0, 0.0, 1.0)]
     for f, a, b in functions:
         for xtol, rtol in ((1e-14, 1e-14), (2e-12, 8.9e-16), (1e-3, 1e-3)):
-            assert meta.brentq(f, a, b, xtol=xtol, rtol=rtol) == optimize.brentq(f, a, b, xtol=xtol, rtol=rtol)
+            assert pooling.brentq(f, a, b, xtol=xtol, rtol=rtol) == optimize.brentq(f, a, b, xtol=xtol, rtol=rtol)
     with pytest.raises(ValueError):
-        meta.brentq(lambda x: x * x + 1, -1.0, 1.0, xtol=1e-14, rtol=1e-14)
+        pooling.brentq(lambda x: x * x + 1, -1.0, 1.0, xtol=1e-14, rtol=1e-14)
 
     positive = 0
     for _ in range(400):
         k = int(rng.integers(2, 40))
         yi, vi = rng.normal(0, rng.uniform(0.1, 3), k), rng.uniform(0.01, 2, k)
-        ours = meta._reml_tau2(yi, vi)
-        real = meta.brentq
+        ours = pooling._reml_tau2(yi, vi)
+        real = pooling.brentq
         try:
-            meta.brentq = optimize.brentq
-            theirs = meta._reml_tau2(yi, vi)
+            pooling.brentq = optimize.brentq
+            theirs = pooling._reml_tau2(yi, vi)
         finally:
-            meta.brentq = real
+            pooling.brentq = real
         assert ours == theirs
         positive += ours > 0
     assert positive > 100   # the root finder ran, not only the tau² = 0 boundary
@@ -380,8 +375,8 @@ def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(se
     pooled once a curator accepts n_treated."""
     import json
 
-    from pipeline.fields import NOT_PATIENTS
-    from pipeline.runner import build_tables, pool
+    from pipeline.core.fields import NOT_PATIENTS
+    from pipeline.batch.runner import build_tables, pool
 
     out = tmp_path / "out"
     shutil.copytree(seed_outputs, out)

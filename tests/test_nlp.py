@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from pipeline.nlp import get_nlp, may_name_a_term, sentence_docs, sentence_spans
-from pipeline.read import read_document
-from pipeline.text import normalise
+from pipeline.nlp.language import get_nlp, may_name_a_term, sentence_docs, sentence_spans
+from pipeline.read.document import read_document
+from pipeline.read.text import normalise
 
 from .conftest import ABSTRACT, ARTICLE
 
@@ -70,7 +70,7 @@ def test_sentence_docs_find_what_the_whole_pipeline_finds():
 
 
 def test_own_cohort_cues_match_whatever_the_case_even_dotted_capital_i():
-    from pipeline.paper import classify
+    from pipeline.nlp.paper import classify
 
     # "İ".lower() is "i" plus a combining dot: the cue must still be found, as re.IGNORECASE finds it.
     assert classify("İN OUR STUDY, fifteen children had CRMO.", "discussion")

@@ -5,8 +5,8 @@ import re
 import pdfplumber
 import pytest
 
-from pipeline.pdf import PdfReadError, PdfSettings, read_pdf
-from pipeline.pdf.tables import split_rows
+from pipeline.read.pdf import PdfReadError, PdfSettings, read_pdf
+from pipeline.read.pdf.tables import split_rows
 
 from .conftest import ABSTRACT, ARTICLE
 from .pdf_fixtures import (LAYOUTS, NOTICE, article_blocks, article_pdf, encrypted_pdf, lines_pdf,
@@ -224,10 +224,10 @@ def test_page_limit_reads_the_first_pages_and_warns(one_column, caplog):
 def test_page_limit_is_stated_in_the_run_report_also_when_cached(one_column, tmp_path, monkeypatch):
     import json
 
-    import pipeline.pdf
-    from pipeline.runner import BatchSettings, run
+    import pipeline.read.pdf
+    from pipeline.batch.runner import BatchSettings, run
 
-    monkeypatch.setattr(pipeline.pdf, "DEFAULT_SETTINGS", PdfSettings(max_pages=2))
+    monkeypatch.setattr(pipeline.read.pdf, "DEFAULT_SETTINGS", PdfSettings(max_pages=2))
     papers = tmp_path / "papers"
     papers.mkdir()
     (papers / "long.pdf").write_bytes(one_column.read_bytes())
@@ -239,10 +239,10 @@ def test_page_limit_is_stated_in_the_run_report_also_when_cached(one_column, tmp
 
 
 def test_modules_of_the_pdf_package_count_in_the_rules_hash():
-    from pipeline import cache
+    from pipeline.batch import cache
 
     names = {str(p.relative_to(cache.PACKAGE)) for p in cache.rule_files() if p.is_relative_to(cache.PACKAGE)}
-    assert {"pdf/tables.py", "pdf/layout.py", "pdf/__init__.py", "data/pdf.json"} <= names
+    assert {"read/pdf/tables.py", "read/pdf/layout.py", "read/pdf/__init__.py", "data/pdf.json"} <= names
     assert "cli.py" not in names and "__init__.py" not in names
 
 
@@ -272,7 +272,7 @@ def _strip_evidence(obj):
 
 @pytest.mark.parametrize("layout", ["one_column", "two_column"])
 def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp_path):
-    from pipeline.runner import process_file
+    from pipeline.batch.runner import process_file
 
     source = request.getfixturevalue(layout)
     pdf = tmp_path / f"{ARTICLE.stem}.pdf"
@@ -293,8 +293,8 @@ def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp
 @pytest.mark.parametrize("name", ["two_column_rules_notice", "two_column_unruled_n_and_pct",
                                   "two_column_wide_tables_caption_below", "three_column_rows_as_text"])
 def test_typeset_layouts_of_the_seed_give_the_figures_of_its_text(name, typeset, seed_records):
-    from pipeline.compare import agreement
-    from pipeline.runner import process_file
+    from pipeline.record.compare import agreement
+    from pipeline.batch.runner import process_file
 
     result = process_file(typeset(name))
     assert result.status == "ok", result.reason

@@ -7,8 +7,8 @@ import sys
 import pandas as pd
 import pytest
 
-from pipeline.runner import run
-from pipeline.validate import record_issues
+from pipeline.batch.runner import run
+from pipeline.record.validate import record_issues
 
 from .conftest import ABSTRACT, ARTICLE, CORPUS
 
@@ -129,7 +129,7 @@ def test_outputs_are_the_contract(tmp_path):
 ])
 def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed_records):
     """The compiled fast path may only say 'valid' where jsonschema finds nothing either."""
-    from pipeline.validate import _fast_check, validator
+    from pipeline.record.validate import _fast_check, validator
 
     rec = json.loads(json.dumps(seed_records[ARTICLE.stem]))
     break_it(rec)
@@ -141,9 +141,9 @@ def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed
 
 def test_schema_names_the_fields_and_classes_the_code_uses():
     """The schema file, the field list and the drug vocabulary are kept apart; they must not drift."""
-    from pipeline.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
-    from pipeline.validate import SCHEMA_PATH
-    from pipeline.vocab import drug_classes
+    from pipeline.core.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
+    from pipeline.record.validate import SCHEMA_PATH
+    from pipeline.core.vocab import drug_classes
 
     schema = json.loads(SCHEMA_PATH.read_text())
     figures = schema["properties"]["figures"]["properties"]

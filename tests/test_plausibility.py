@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.checks import Plausibility, bound_checks, plausibility, run_checks
+from pipeline.record.checks import Plausibility, bound_checks, plausibility, run_checks
 from pipeline.cli import app
-from pipeline.record import build_record
-from pipeline.records import Evidence, Figure, OutcomeRow
-from pipeline.runner import BatchSettings, process_file, run
-from pipeline.store import atomic_write_json
-from pipeline.tables import build_tables
-from pipeline.validate import record_issues, validate_paths
+from pipeline.record.build import build_record
+from pipeline.core.model import Evidence, Figure, OutcomeRow
+from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.record.store import atomic_write_json
+from pipeline.tables.build import build_tables
+from pipeline.record.validate import record_issues, validate_paths
 
 from .conftest import ABSTRACT, ARTICLE
 

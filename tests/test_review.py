@@ -15,8 +15,8 @@ from pipeline.review.app import allowed_hosts, create_app
 from pipeline.review.model import study_items
 from pipeline.review.server import RemoteRefused, ReviewServer
 from pipeline.review.session import ReviewSession, ReviewSettings
-from pipeline.runner import BatchSettings, run
-from pipeline.tables import write_tables
+from pipeline.batch.runner import BatchSettings, run
+from pipeline.tables.build import write_tables
 
 from .conftest import ABSTRACT, ARTICLE, ROOT
 
@@ -387,10 +387,10 @@ def test_a_record_changed_on_disk_is_merged_when_the_figure_is_untouched_and_ref
 
 
 def test_a_save_waits_for_the_folder_lock_and_says_who_holds_it(out):
-    from pipeline import lock
+    from pipeline.batch import lock
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pipeline import lock\n"
+        [sys.executable, "-c", "import sys; from pipeline.batch import lock\n"
          f"with lock.hold({str(out)!r}, 'crmo-extract run'):\n    print('held', flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -1,5 +1,5 @@
 """Sections of a text: where a flattened table ends, as the PDF stage writes tables too."""
-from pipeline.sections import text_to_sections
+from pipeline.read.sections import text_to_sections
 
 PROSE = ("All patients were initially treated with NSAIDs and\n"
          "one patient achieved remission with only NSAIDs; the\n"

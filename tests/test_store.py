@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from pipeline.store import atomic_write_text
+from pipeline.record.store import atomic_write_text
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import meta
-from pipeline.citation import find_citation
+from pipeline.meta import plots, pooling, run as meta
+from pipeline.extract.citation import find_citation
 from pipeline.cli import app
-from pipeline.runner import BatchSettings, process_file, run
-from pipeline.tables import build_tables, read_table, write_tables
+from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.tables.build import build_tables, read_table, write_tables
 
 from .conftest import ABSTRACT, ARTICLE
 
@@ -129,10 +129,10 @@ def _group(labels, agents, xi, ni):
 
 def _draw(group):
     settings = meta.MetaSettings()
-    row, fit = meta.pool_group(group.n_responded.to_numpy(), group.n_treated.to_numpy(), "PLO", "REML")
+    row, fit = pooling.pool_group(group.n_responded.to_numpy(), group.n_treated.to_numpy(), "PLO", "REML")
     if len(group) < settings.min_prediction_studies:
         row["pi_low"] = row["pi_high"] = np.nan
-    fig = meta._forest_figure(group, "tnf_inhibitor", "clinical", row, fit, settings)
+    fig = plots.forest_figure(group, "tnf_inhibitor", "clinical", row, fit, settings)
     renderer = fig.canvas.get_renderer()
     texts = fig.axes[0].texts
     return fig, {t.get_text(): t.get_window_extent(renderer) for t in texts}, texts

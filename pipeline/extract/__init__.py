@@ -7,8 +7,8 @@ multifocal) are derived last, with both statements as evidence.
 """
 from __future__ import annotations
 
-from ..paper import Paper
-from ..records import Figure
+from ..core.model import Figure
+from ..nlp.paper import Paper
 from .described import DESCRIBED, resolve_described
 from .engine import Context, resolve
 from .study import N, STUDY

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from ..records import TABLE_CONFIDENCE, Figure
+from ..core.model import TABLE_CONFIDENCE, Figure
 from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
 from .mentions import Mention, clause_start, clause_stop, ends_clause
 from .study import STUDY, grammar, in_subgroup

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, Iterator
 
-from ..paper import Mention as Entity, Paper, Sentence
-from ..records import TABLE_CONFIDENCE, Figure
-from ..text import fold_case
+from ..core.model import TABLE_CONFIDENCE, Figure
+from ..nlp.paper import Mention as Entity, Paper, Sentence
+from ..read.text import fold_case
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 

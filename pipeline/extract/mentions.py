@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .. import vocab
+from ..core import vocab
 from .quantities import Quantity
 from .tokens import Token
 

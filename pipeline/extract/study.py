@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
-from .. import vocab
-from ..fields import SITE_PREFIX
+from ..core import vocab
+from ..core.fields import SITE_PREFIX
 from .engine import Analysed, Candidate, Context, Key, Registry
 from .mentions import Mention, clause_start as _clause_start, clause_stop as _clause_stop, ends_clause, starts_clause
 from .quantities import as_count, counts_for_percent, share_of

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .. import vocab
+from ..core import vocab
 from .quantities import WORDS, Quantity, read_quantities
 
 # A word: letters and digits with inner hyphens or apostrophes ("follow-up", "non-CNO", "HLA-B27",

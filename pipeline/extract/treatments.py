@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator
 
-from .. import vocab
-from ..records import Figure, OutcomeRow
+from ..core import vocab
+from ..core.model import Figure, OutcomeRow
 from .engine import Analysed, Candidate, Context, Key, Registry, Span, resolve
 from .mentions import Mention, clause_start, clause_stop
 from .quantities import counts_for_percent

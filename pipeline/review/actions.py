@@ -14,8 +14,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..curate import is_human, outcome_label, with_suggestion
-from ..fields import DESCRIBED_STATS
+from ..record.curate import is_human, outcome_label, with_suggestion
+from ..core.fields import DESCRIBED_STATS
 from .model import (STAT_PARTS, Item, PaperText, alternative_key, describe, figure_schema, find_item,
                     outcome_figure_schema, page_at, section_at, study_items, value_input)
 

@@ -17,7 +17,7 @@ import secrets
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 
-from ..fields import DESCRIBED_STATS
+from ..core.fields import DESCRIBED_STATS
 from .actions import Action, ActionError
 from .model import (STAT_PARTS, describe, drug_choices, figure_names, figure_schema, iter_history, item_counts,
                     outcome_choices, outcome_figure_schema, paper_text, read_record, segments, study_items,

@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..curate import OUTCOME_FIGURES, is_human, outcome_label
-from ..fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
-from ..records import TABLE_CONFIDENCE
-from ..validate import SCHEMA_PATH, record_issues
+from ..core.fields import DESCRIBED_STATS, SITE_PREFIX, STUDY_COLUMNS
+from ..core.model import TABLE_CONFIDENCE
+from ..record.curate import OUTCOME_FIGURES, is_human, outcome_label
+from ..record.validate import SCHEMA_PATH, record_issues
 
 STAT_PARTS = ("stat", "value", "min", "max", "unit")
 # Which status colours a stretch of text several items' evidence covers: the one most in need of a look.
@@ -402,7 +402,7 @@ def paper_text(record: dict, out_dir: Path, papers_dir: Path | None = None) -> P
                 text = path.read_bytes().decode("cp1252", "replace")
             except OSError:
                 continue
-            # Offsets count characters of the text as read: newlines normalised as read.py does.
+            # Offsets count characters of the text as read: newlines normalised as read/document.py does.
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             return PaperText(text, path, pages=_pages(path) if record.get("text_file") else [])
     where = ", ".join(str(p) for p in candidates)
@@ -451,7 +451,7 @@ def segments(text: str, items: list[Item], pages: list[tuple[int, int, int]] = (
 
 def section_at(text: str, offset: int) -> str:
     """The section of the kept text an offset is in (for evidence a curator selects)."""
-    from ..sections import text_to_sections
+    from ..read.sections import text_to_sections
 
     for section in text_to_sections(text):
         if section.start <= offset < section.end:

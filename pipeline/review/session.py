@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import lock
-from ..curate import curation_history
-from ..store import atomic_write_json
-from ..validate import consistency_issues, record_issues
+from ..batch import lock
+from ..record.curate import curation_history
+from ..record.store import atomic_write_json
+from ..record.validate import consistency_issues, record_issues
 from .actions import Action, ActionError, apply_action
 from .model import find_item, paper_text, read_record, record_files, study_items, version_of
 
@@ -89,7 +89,7 @@ class Pooling:
                 self._thread.start()
 
     def _loop(self) -> None:
-        from ..runner import pool
+        from ..batch.runner import pool
 
         while True:
             with self._cv:
@@ -187,8 +187,8 @@ class ReviewSession:
 
     def _write_tables(self) -> str:
         """The tables rebuilt as `crmo-extract merge` rebuilds them (runner.build_tables)."""
-        from ..cache import Cache
-        from ..runner import build_tables
+        from ..batch.cache import Cache
+        from ..batch.runner import build_tables
 
         last = Cache(self.out_dir, rules="").study_ids
         left_out, (n_studies, n_outcomes) = build_tables(self.out_dir, None if last is None else set(last), force=True)
@@ -209,7 +209,7 @@ class ReviewSession:
 
     def status(self) -> dict:
         """Are the tables and the pooling up to date with the records on disk?"""
-        from ..runner import pooling_stale, tables_stale
+        from ..batch.runner import pooling_stale, tables_stale
 
         if self.pooling.busy:
             pooling = "updating"
