@@ -172,7 +172,7 @@ def test_unsure_figure_is_a_low_confidence_candidate_kept_out_of_the_tables(tmp_
 def test_a_count_in_another_denominator_gives_way_to_the_complement(tmp_path):
     """The boys' count of the cohort is stated; the girls' only in a comparison with the whole registry
     (whose percentage fails the check against the cohort): the girls are the complement, and usable."""
-    from pipeline.records import usable
+    from pipeline.core.model import usable
     from pipeline.runner import process_file
 
     paper = tmp_path / "registry.txt"

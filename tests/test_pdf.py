@@ -401,7 +401,7 @@ def test_a_paragraph_boxed_between_rules_stays_prose(tmp_path):
 
 def _pdf_document(blocks: list[tuple[str, bool]]):
     """A Document as the PDF stage gives it: blocks joined by blank lines, the rows marked as rows."""
-    from pipeline.records import Document
+    from pipeline.core.model import Document
 
     text, spans = "", []
     for block, row in blocks:
@@ -417,7 +417,7 @@ def test_a_pdf_table_with_its_title_and_header_on_lines_of_their_own_is_read_by_
     """A caption label alone ("Table 2 -"), the title as a row, a header printed on two lines, and the
     rows apart by blank lines: the counts come from the children's column, as the text's table gives."""
     from pipeline.extract import extract_all
-    from pipeline.paper import document_to_paper
+    from pipeline.nlp.paper import document_to_paper
 
     rows = [("Results\nTwenty children with CNO were included.", False), ("Table 2 -", False),
             ("Bones involved on whole-body MRI", True), ("Bone Lesions Children", True),
@@ -431,7 +431,7 @@ def test_a_sentence_naming_a_pdf_table_is_prose_and_a_header_with_two_n_labels_n
     """ "Table 2, which gives ... The tibia was involved in nine children." is prose; the table's header
     ("Bone Lesions (n = 41) Children (n = 20)") still names its columns."""
     from pipeline.extract import extract_all
-    from pipeline.paper import document_to_paper
+    from pipeline.nlp.paper import document_to_paper
 
     rows = [("Results\nTwenty children with CNO were included. Their lesions are shown in", False),
             ("Table 2, which gives the lesions and children per bone. The femur was involved in six children.", False),
