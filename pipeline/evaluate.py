@@ -14,12 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .curate import record_to_gold
+from .curate import GOLD_COUNTS, record_to_gold
 from .fields import DESCRIBED_STATS, SITE_PREFIX
 from .recordfile import RecordFileError, read_record
 from .records import usable
 
-SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")
 PARTS = ("stat", "value", "min", "max", "unit")
 
 
@@ -45,7 +44,7 @@ def _gold_outcome(value) -> str | None:
 def gold_to_facts(gold: dict) -> dict[str, object]:
     """Flat facts of a gold annotation; only keys the annotator addressed."""
     facts: dict[str, object] = {}
-    for name in SCALARS:
+    for name in GOLD_COUNTS:
         if name in gold:
             facts[name] = gold[name]
     for name in DESCRIBED_STATS:
