@@ -343,37 +343,6 @@ def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
     assert (tmp_path / "forest_mixed_second_line_clinical.png").exists()
 
 
-def test_brentq_returns_the_float_scipy_returns():
-    """meta.brentq is scipy's algorithm ported (importing scipy.optimize cost 0.24 s per batch):
-    same root, to the last bit, on REML score equations and on functions with awkward roots."""
-    from scipy import optimize
-
-    rng = np.random.default_rng(11)
-    functions = [(lambda x, r=r: (x - r) ** 3 + 1e-3 * (x - r), 0.0, 10.0) for r in rng.uniform(0, 10, 200)]
-    functions += [(lambda x, a=a: math.exp(a * x) - 2.0, -5.0, 5.0) for a in rng.uniform(0.2, 3, 100)]
-    functions += [(lambda x: x, -1.0, 0.0), (lambda x: 1.0 if x < 0.3 else -1.0, 0.0, 1.0)]
-    for f, a, b in functions:
-        for xtol, rtol in ((1e-14, 1e-14), (2e-12, 8.9e-16), (1e-3, 1e-3)):
-            assert meta.brentq(f, a, b, xtol=xtol, rtol=rtol) == optimize.brentq(f, a, b, xtol=xtol, rtol=rtol)
-    with pytest.raises(ValueError):
-        meta.brentq(lambda x: x * x + 1, -1.0, 1.0, xtol=1e-14, rtol=1e-14)
-
-    positive = 0
-    for _ in range(400):
-        k = int(rng.integers(2, 40))
-        yi, vi = rng.normal(0, rng.uniform(0.1, 3), k), rng.uniform(0.01, 2, k)
-        ours = meta._reml_tau2(yi, vi)
-        real = meta.brentq
-        try:
-            meta.brentq = optimize.brentq
-            theirs = meta._reml_tau2(yi, vi)
-        finally:
-            meta.brentq = real
-        assert ours == theirs
-        positive += ours > 0
-    assert positive > 100   # the root finder ran, not only the tau² = 0 boundary
-
-
 def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(seed_outputs, tmp_path):
     """The Danish abstract's "Sufficient clinical effect of TNF-a (n:31) 18" counts 31 treatment
     courses in a cohort of 25: flagged in outcomes.csv, left out of pooling with the reason, and
