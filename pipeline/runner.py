@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import __version__, lock, stamps
 from .cache import Cache, rules_hash
-from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
+from .inputs import SKIPPED, TODO, assign_study_ids, list_inputs
 from .limits import limits
 from .names import natural_study_id, shown
 from .read import ReadError, read_document

@@ -5,7 +5,6 @@ produce the same tables, and memory stays flat however many papers there are.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePath
 from typing import Iterable, Iterator
 

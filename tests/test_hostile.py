@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import lock, store
+from pipeline import lock
 from pipeline.cli import app
 from pipeline.curate import MergeResult, write_merged
 from pipeline.limits import limits

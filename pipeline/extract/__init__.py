@@ -11,7 +11,7 @@ from ..paper import Paper
 from ..records import Figure
 from .described import DESCRIBED, resolve_described
 from .engine import Context, resolve
-from .study import N, STUDY
+from .study import STUDY
 
 
 def extract(paper: Paper) -> tuple[dict[str, Figure], Context]:
