@@ -36,14 +36,15 @@ def seed_papers(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seed_run(seed_papers, tmp_path_factory):
-    """The output folder of one `run` of seed_papers (the default pool of workers), made once per
-    session: records, tables, pooling, run report and cache. Copy it before using it
-    (shutil.copytree into tmp_path): the copy keeps the records' times, so its cache still knows
-    every paper, and running seed_papers into the copy extracts only what changed since."""
-    from pipeline.runner import run
+    """The output folder of one `run` of seed_papers (in this process: the pool is
+    tests/test_batch.py's), made once per session: records, tables, run report and cache. Copy it
+    before changing it (shutil.copytree into tmp_path): the copy keeps the records' times, so its
+    cache still knows every paper, and running seed_papers into the copy extracts only what
+    changed since."""
+    from pipeline.runner import BatchSettings, run
 
     out = tmp_path_factory.mktemp("seed_run") / "out"
-    report = run(seed_papers, out)
+    report = run(seed_papers, out, settings=BatchSettings(jobs=1))
     assert report.totals["ok"] == 2, report.files
     return out
 
