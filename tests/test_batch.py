@@ -15,16 +15,37 @@ from pipeline.runner import BatchSettings, run
 from .conftest import ABSTRACT, ARTICLE, distinct_copy
 
 
-@pytest.fixture
-def papers(tmp_path):
+def make_papers(src):
     """Three copies of each seed under different names, and one unreadable file."""
-    src = tmp_path / "papers"
     src.mkdir()
     for k in range(3):
         for seed in (ARTICLE, ABSTRACT):
             distinct_copy(seed, src / f"{seed.stem}_{k}.txt", k)
     (src / "garbage.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
     return src
+
+
+@pytest.fixture
+def papers(tmp_path):
+    """make_papers, for a test of its own to change or run as it likes."""
+    return make_papers(tmp_path / "papers")
+
+
+@pytest.fixture(scope="module")
+def run_once(tmp_path_factory):
+    """make_papers (shared by the module's tests: never change them) and the output of one run of
+    them in this process."""
+    papers = make_papers(tmp_path_factory.mktemp("batch") / "papers")
+    out = papers.parent / "out"
+    run(papers, out, settings=BatchSettings(jobs=1))
+    return papers, out
+
+
+@pytest.fixture
+def ran(run_once, tmp_path):
+    """The shared papers and a copy of the output of their first run (its cache knows them all)."""
+    papers, out = run_once
+    return papers, shutil.copytree(out, tmp_path / "out")
 
 
 def records_without_time(out):
@@ -57,9 +78,9 @@ def test_jobs_1_and_jobs_2_give_the_same_outputs(papers, tmp_path):
         assert (one / table).read_text() == (two / table).read_text()
 
 
-def test_unchanged_rerun_extracts_nothing_and_starts_no_worker(papers, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    first = run(papers, out, settings=BatchSettings(jobs=1))
+def test_unchanged_rerun_extracts_nothing_and_starts_no_worker(ran, monkeypatch):
+    papers, out = ran
+    first = json.loads((out / "run_report.json").read_text())
     tables = {t: (out / t).stat().st_mtime_ns for t in ("studies.csv", "outcomes.csv")}
 
     def no_extraction(*args):
@@ -78,7 +99,7 @@ def test_unchanged_rerun_extracts_nothing_and_starts_no_worker(papers, tmp_path,
     again = run(papers, out, settings=BatchSettings(jobs=2))
     assert extracted(again) == [] and again.totals["cached"] == 7
     # The bad file is remembered as failed, with its reason, and not read again.
-    assert [(f["status"], f["reason"]) for f in again.files] == [(f["status"], f["reason"]) for f in first.files]
+    assert [(f["status"], f["reason"]) for f in again.files] == [(f["status"], f["reason"]) for f in first["files"]]
     assert {t: (out / t).stat().st_mtime_ns for t in tables} == tables   # tables not rebuilt
 
 
@@ -95,16 +116,14 @@ def test_changing_one_file_extracts_only_that_file(papers, tmp_path):
     assert f"{changed.stem},{changed.name}" in studies and ",26," in studies   # tables rebuilt
 
 
-def test_deleted_record_is_made_again(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=BatchSettings(jobs=1))
+def test_deleted_record_is_made_again(ran):
+    papers, out = ran
     (out / "records" / f"{ARTICLE.stem}_0.json").unlink()
     assert extracted(run(papers, out, settings=BatchSettings(jobs=1))) == [f"{ARTICLE.stem}_0"]
 
 
-def test_force_extracts_everything(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=BatchSettings(jobs=1))
+def test_force_extracts_everything(ran):
+    papers, out = ran
     report = run(papers, out, settings=BatchSettings(jobs=1, force=True))
     assert len(extracted(report)) == 7
 
@@ -124,9 +143,8 @@ def test_changed_vocabulary_changes_the_rules_hash(tmp_path):
     assert drugs in copies and any(p.name == "study.py" for p in copies)
 
 
-def test_changed_rules_invalidate_the_cache(papers, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    run(papers, out, settings=BatchSettings(jobs=1))
+def test_changed_rules_invalidate_the_cache(ran, monkeypatch):
+    papers, out = ran
     monkeypatch.setattr(runner, "rules_hash", lambda: "rules edited since")
     assert len(extracted(run(papers, out, settings=BatchSettings(jobs=1)))) == 7
 
@@ -175,10 +193,9 @@ def test_settings_reject_unknown_keys_and_bad_values():
         BatchSettings(time_limit=0)
 
 
-def test_a_curators_edit_makes_an_unchanged_paper_merge_again(papers, tmp_path):
+def test_a_curators_edit_makes_an_unchanged_paper_merge_again(ran):
     """The cache must not hide a hand edit from the curation merge (history, suggestions, validation)."""
-    out = tmp_path / "out"
-    run(papers, out, settings=BatchSettings(jobs=1))
+    papers, out = ran
     path = out / "records" / f"{ARTICLE.stem}_0.json"
     record = json.loads(path.read_text())
     record["figures"]["n_male"].update(value=9, status="curated")
@@ -188,12 +205,11 @@ def test_a_curators_edit_makes_an_unchanged_paper_merge_again(papers, tmp_path):
     assert json.loads(path.read_text())["history"][0]["new"] == 9
 
 
-def test_tables_validate_again_a_record_edited_after_the_run(papers, tmp_path):
+def test_tables_validate_again_a_record_edited_after_the_run(ran):
     """The tables skip validating records still as the run wrote them; an edit must end that trust."""
     from pipeline.tables import write_tables
 
-    out = tmp_path / "out"
-    run(papers, out, settings=BatchSettings(jobs=1))
+    papers, out = ran
     stamps = cache.Cache(out, cache.rules_hash()).record_stamps()
     assert len(stamps) == 6
     path = out / "records" / f"{ARTICLE.stem}_0.json"
