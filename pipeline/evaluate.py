@@ -16,10 +16,9 @@ from pathlib import Path
 
 from .core.fields import DESCRIBED_STATS, SITE_PREFIX
 from .core.model import usable
-from .record.curate import record_to_gold
+from .record.curate import GOLD_COUNTS, record_to_gold
 from .record.file import RecordFileError, read_record
 
-SCALARS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient", "n_relapse")
 PARTS = ("stat", "value", "min", "max", "unit")
 
 
@@ -45,7 +44,7 @@ def _gold_outcome(value) -> str | None:
 def gold_to_facts(gold: dict) -> dict[str, object]:
     """Flat facts of a gold annotation; only keys the annotator addressed."""
     facts: dict[str, object] = {}
-    for name in SCALARS:
+    for name in GOLD_COUNTS:
         if name in gold:
             facts[name] = gold[name]
     for name in DESCRIBED_STATS:

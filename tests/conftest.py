@@ -23,6 +23,33 @@ def distinct_copy(seed: Path, dest: Path, k: int) -> Path:
 
 
 @pytest.fixture(scope="session")
+def seed_papers(tmp_path_factory):
+    """The two seed papers, copied into a folder of the session's (corpus/ is never written). Shared
+    by every test that asks for it: read it, never change it."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("seed_papers")
+    for seed in (ARTICLE, ABSTRACT):
+        shutil.copy(seed, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seed_run(seed_papers, tmp_path_factory):
+    """The output folder of one `run` of seed_papers (in this process: the pool is
+    tests/test_batch.py's), made once per session: records, tables, run report and cache. Copy it
+    before changing it (shutil.copytree into tmp_path): the copy keeps the records' times, so its
+    cache still knows every paper, and running seed_papers into the copy extracts only what
+    changed since."""
+    from pipeline.runner import BatchSettings, run
+
+    out = tmp_path_factory.mktemp("seed_run") / "out"
+    report = run(seed_papers, out, settings=BatchSettings(jobs=1))
+    assert report.totals["ok"] == 2, report.files
+    return out
+
+
+@pytest.fixture(scope="session")
 def seed_records():
     """Records the pipeline makes of the two seed papers, keyed by study id."""
     from pipeline.batch.runner import process_file

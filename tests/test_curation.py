@@ -1,6 +1,7 @@
 """Curation: a curator's corrections are validated, kept across re-runs, audited and measured.
 
-Every test works on copies of the seed papers in tmp_path; corpus/ is never written.
+Every test works in tmp_path on a copy of one run of the seed papers (conftest.seed_run), and
+re-runs in this process (jobs=1): the worker pool is tests/test_batch.py's. corpus/ is never written.
 """
 import json
 import os
@@ -28,20 +29,21 @@ STUDY = ARTICLE.stem  # n_patients 15, n_male 8, n_female 7
 
 
 @pytest.fixture
-def papers(tmp_path):
-    folder = tmp_path / "papers"
-    folder.mkdir()
-    for seed in (ARTICLE, ABSTRACT):
-        shutil.copy(seed, folder)
-    return folder
+def papers(seed_papers):
+    """The seed papers (shared by the session: read, never changed)."""
+    return seed_papers
 
 
 @pytest.fixture
-def out(tmp_path, papers):
-    """An output folder after a first run, ready for a curator."""
-    folder = tmp_path / "out"
-    run(papers, folder)
-    return folder
+def out(tmp_path, seed_run):
+    """An output folder after a first run of `papers`, ready for a curator (a copy of seed_run)."""
+    return shutil.copytree(seed_run, tmp_path / "out")
+
+
+def rerun(papers, out):
+    """Run again in this process: only papers changed since (or records a curator edited) are
+    extracted again."""
+    return run(papers, out, settings=BatchSettings(jobs=1))
 
 
 def record_path(out, study=STUDY):
@@ -79,6 +81,15 @@ def studies_row(out, study=STUDY):
 
 def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def mtime_ns(path):
+    """The file's mtime, None while it is missing: a record being replaced is moved aside for a
+    moment (store.replace_if_unchanged)."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def position_of(text, needle):
@@ -131,7 +142,8 @@ def test_edit_then_rerun_keeps_the_edit_and_the_tables_show_it(papers, out):
         record["outcomes"].append({"drug": "corticosteroid", "agent": "prednisolone", "outcome": "clinical",
                                    "n_responded": curator_figure(5), "n_treated": curator_figure(12)})
     edit(out, correct)
-    run(papers, out)
+    report = rerun(papers, out)
+    assert [f["study_id"] for f in report.files if not f["cached"]] == [STUDY]   # the edited one only
 
     figures = load(out)["figures"]
     assert (figures["n_male"]["value"], figures["n_male"]["status"], figures["n_male"]["curator"]) == (9, "curated", "ab")
@@ -148,7 +160,7 @@ def test_edit_then_rerun_keeps_the_edit_and_the_tables_show_it(papers, out):
 def test_rejected_figure_stays_rejected_and_out_of_the_tables(papers, out):
     assert studies_row(out).n_female == 7
     edit(out, lambda r: r["figures"]["n_female"].update(status="rejected"))
-    run(papers, out)
+    rerun(papers, out)
     assert load(out)["figures"]["n_female"]["status"] == "rejected"
     assert pd.isna(studies_row(out).n_female)
 
@@ -178,7 +190,7 @@ def test_merge_names_a_broken_record_and_keeps_its_last_valid_rows_marked(out):
 
 def test_machine_disagreement_becomes_a_suggestion_in_the_run_report(papers, out):
     edit(out, lambda r: curate(r["figures"]["n_male"], 9))
-    run(papers, out)
+    rerun(papers, out)
     n_male = load(out)["figures"]["n_male"]
     assert (n_male["value"], n_male["suggestion"]["value"], n_male["suggestion"]["status"]) == (9, 8, "extracted")
     assert n_male["suggestion"]["evidence"]  # the machine's quotes, to check against the paper
@@ -188,25 +200,25 @@ def test_machine_disagreement_becomes_a_suggestion_in_the_run_report(papers, out
 
     # The curator agrees with the machine after all: the suggestion goes away.
     edit(out, lambda r: r["figures"]["n_male"].update(value=8))
-    run(papers, out)
+    rerun(papers, out)
     assert "suggestion" not in load(out)["figures"]["n_male"]
     assert "curation" not in file_entry(out)
 
 
 def test_history_grows_on_each_change_of_a_curated_value(papers, out):
     edit(out, lambda r: curate(r["figures"]["n_male"], 9, curator="ab", note="Table 1"))
-    run(papers, out)
+    rerun(papers, out)
     history = load(out)["history"]
     assert [(h["field"], h["old"], h["new"], h["status"], h["who"], h["note"]) for h in history] == [
         ("n_male", 8, 9, "curated", "ab", "Table 1")]
     assert history[0]["when"]
 
-    run(papers, out)  # nothing changed: nothing added
+    rerun(papers, out)  # nothing changed: nothing added
     assert len(load(out)["history"]) == 1
 
     edit(out, lambda r: r["figures"]["n_male"].update(value=10, curator="cd", note="Results say 10"))
     edit(out, lambda r: r["figures"]["n_female"].update(status="rejected"))
-    run(papers, out)
+    rerun(papers, out)
     history = load(out)["history"]
     assert [(h["field"], h["old"], h["new"], h["status"], h["who"]) for h in history] == [
         ("n_male", 8, 9, "curated", "ab"), ("n_male", 9, 10, "curated", "cd"), ("n_female", 7, 7, "rejected", None)]
@@ -243,7 +255,7 @@ def test_invalid_value_gets_a_clear_error_and_run_leaves_the_file_untouched(pape
     assert f"{path}:{line}:{col}: $.figures.n_male.value: n_male: expected an integer, got 'eight'" in result.output
 
     before = path.read_bytes()
-    result = cli("run", papers, "--out", out, "--quiet")
+    result = cli("run", papers, "--out", out, "--quiet", "--jobs", "1")
     assert result.exit_code == 3, result.output  # extraction succeeded; a record was kept invalid
     assert path.read_bytes() == before
     entry = file_entry(out)
@@ -265,7 +277,7 @@ def test_broken_json_gets_line_and_column_and_run_leaves_the_file_untouched(pape
     line, col = map(int, where.rsplit(":", 2)[1:])
     assert broken.splitlines()[line - 1][col - 1:].lstrip().startswith('"')  # the key after the missing comma
 
-    run(papers, out)
+    rerun(papers, out)
     assert path.read_bytes() == broken.encode("utf-8")
     assert file_entry(out)["kept_reason"].startswith(f"not valid JSON: Expecting ',' delimiter at line {line}")
 
@@ -341,8 +353,7 @@ def test_record_to_gold_uses_the_values_the_tables_use(out):
     assert (gold["n_patients"], gold["n_male"], gold["n_female"]) == (15, 9, None)
     assert gold["sites"]["femur"] == 3
     assert {"drug": "bisphosphonate", "n_treated": 4, "n_responded": 3, "outcome": "mri", "notes": None} in gold["treatments"]
-    if gold["age_onset"] is not None:
-        assert set(gold["age_onset"]) == {"stat", "value", "min", "max", "unit"}
+    assert gold["age_onset"] == {"stat": "median", "value": 9.0, "min": 0.6, "max": 15.0, "unit": "years"}
 
 
 def test_evaluate_scores_machine_records_against_curated_records(tmp_path, out):
@@ -361,11 +372,12 @@ def test_evaluate_scores_machine_records_against_curated_records(tmp_path, out):
 def test_run_killed_midway_leaves_every_file_whole(tmp_path, out):
     papers = tmp_path / "many"
     papers.mkdir()
-    for i in range(40):
+    # 24 papers: the run is killed a moment after its first record, with seconds of work left.
+    for i in range(12):
         for seed in (ARTICLE, ABSTRACT):
             distinct_copy(seed, papers / f"{i:02d}_{seed.name}", i)
     target = tmp_path / "killed"
-    run(papers, target)  # the old files the killed run overwrites
+    run(papers, target, settings=BatchSettings(jobs=1))  # the old files the killed run overwrites
     first = {p: p.stat().st_mtime_ns for p in (target / "records").glob("*.json")}
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -376,7 +388,7 @@ def test_run_killed_midway_leaves_every_file_whole(tmp_path, out):
     deadline = time.monotonic() + 60
     # Kill as soon as the new run has rewritten a record: it is then midway through the batch.
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(p.stat().st_mtime_ns != m for p, m in first.items()):
+        if any(mtime_ns(p) != m for p, m in first.items()):
             break
         time.sleep(0.01)
     time.sleep(0.05)

@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.batch import lock
-from pipeline.record import store
 from pipeline.cli import app
 from pipeline.record.curate import MergeResult, write_merged
 from pipeline.core.limits import limits

@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.meta import pooling, selection
+from pipeline.meta import selection
 from pipeline.meta.pooling import pool_group
-from pipeline.meta.run import METAFOR_COLUMNS, POOLED_COLUMNS, MetaSettings, run_meta
+from pipeline.meta.run import METAFOR_COLUMNS, POOLED_COLUMNS, MetaResult, MetaSettings, run_meta
 from pipeline.meta.selection import EXCLUDED_COLUMNS
 
 POOL_R = Path(__file__).parent / "r" / "pool.R"
@@ -94,6 +94,15 @@ def out_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def pooled_once(tmp_path_factory) -> tuple[Path, MetaResult]:
+    """run_meta with the default settings on OUTCOMES, once for the tests that only read what it
+    returns and writes (the forest plots are most of a run's time): read it, never change it."""
+    out = tmp_path_factory.mktemp("pooled_once")
+    (out / "outcomes.csv").write_text(OUTCOMES)
+    return out, run_meta(out)
+
+
 def _row(pooled: pd.DataFrame, drug: str, outcome: str, measure: str, method: str) -> pd.Series:
     hit = pooled[(pooled.drug == drug) & (pooled.outcome == outcome)
                  & (pooled.measure == measure) & (pooled.method == method)]
@@ -115,8 +124,8 @@ def test_settings_from_dict_accepts_known_keys_and_checks_values():
         MetaSettings.from_dict({"forest_measure": "PR"})
 
 
-def test_pooled_rows_match_metafor_reference_values(out_dir):
-    pooled = run_meta(out_dir).pooled
+def test_pooled_rows_match_metafor_reference_values(pooled_once):
+    pooled = pooled_once[1].pooled
     for drug, outcome, measure, method, *expected in METAFOR_REFERENCE:
         row = _row(pooled, drug, outcome, measure, method)
         if row.k < 3:   # pooled.csv gives no prediction interval from two studies
@@ -128,8 +137,8 @@ def test_pooled_rows_match_metafor_reference_values(out_dir):
     np.testing.assert_almost_equal([row["pi_low"], row["pi_high"]], [0.142617, 0.945223], decimal=4)
 
 
-def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
-    result = run_meta(out_dir)
+def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(pooled_once):
+    out_dir, result = pooled_once
     pooled = pd.read_csv(out_dir / "pooled.csv")
     assert list(pooled.columns) == POOLED_COLUMNS
     assert result.groups_pooled == [
@@ -148,8 +157,8 @@ def test_every_group_with_two_studies_gets_four_rows_in_fixed_order(out_dir):
     assert pooled[pooled.k < 3][["pi_low", "pi_high"]].isna().all().all() and len(predicted) == 6 * 4
 
 
-def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_dir):
-    result = run_meta(out_dir)
+def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(pooled_once):
+    out_dir, result = pooled_once
     reasons = dict(zip(result.excluded.study_id, result.excluded.reason))
     assert reasons["s12"] == "status conflict"
     assert reasons["s13"] == "confidence below 0.5"
@@ -162,16 +171,17 @@ def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(out_
     assert nsaid.k == 3 and nsaid.n_total == 60
 
 
-def test_confidence_threshold_is_a_setting(out_dir):
+def test_confidence_threshold_is_a_setting(out_dir, pooled_once):
     strict = run_meta(out_dir, MetaSettings(min_confidence=0.75))
     assert ("bisphosphonate", "mri") not in strict.groups_pooled  # both rows below 0.75
     assert "s17" in set(strict.excluded.study_id)
-    # the threshold is inclusive: s10 has confidence exactly 0.5
-    assert ("bisphosphonate", "mri") in run_meta(out_dir).groups_pooled
+    # the threshold is inclusive: s10 has confidence exactly 0.5 (the default threshold)
+    assert MetaSettings().min_confidence == 0.5
+    assert ("bisphosphonate", "mri") in pooled_once[1].groups_pooled
 
 
-def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(out_dir):
-    result = run_meta(out_dir)
+def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(pooled_once):
+    out_dir, result = pooled_once
     tnf = _row(result.pooled, "tnf_inhibitor", "clinical", "PLO", "REML")
     assert tnf.k == 4 and tnf.n_total == 200 + 8 + 10 + 12
     dropped = result.excluded[result.excluded.study_id == "s05"]
@@ -181,9 +191,9 @@ def test_study_reported_twice_in_a_group_keeps_row_with_largest_n_treated(out_di
     assert metafor[metafor.study == "s05"].ni.tolist() == [200]
 
 
-def test_dl_tau2_is_truncated_at_zero_when_studies_agree(out_dir):
+def test_dl_tau2_is_truncated_at_zero_when_studies_agree(pooled_once):
     # The DL formula gives a negative estimate here (Q < k - 1); metafor, and so pooled.csv, report 0.
-    pooled = run_meta(out_dir).pooled
+    pooled = pooled_once[1].pooled
     for measure in ("PLO", "PFT"):
         row = _row(pooled, "nsaid", "clinical", measure, "DL")
         assert row.tau2 == 0 and row.i2 == 0
@@ -243,9 +253,9 @@ def test_outputs_are_written_with_plots_workbook_and_metafor_input(out_dir):
     assert not list(out_dir.glob(".*")), "temporary files left behind"
 
 
-def test_workbook_sheets_read_back_as_the_tables(out_dir):
+def test_workbook_sheets_read_back_as_the_tables(pooled_once):
     """meta_table.xlsx is written cell by cell with xlsxwriter: read back, it must give the tables."""
-    result = run_meta(out_dir)
+    out_dir, result = pooled_once
     path = out_dir / "meta_table.xlsx"
     sheets = pd.read_excel(path, sheet_name=None)
     assert sheets["studies"].empty  # no studies.csv in this folder
@@ -272,13 +282,14 @@ def test_workbook_keeps_what_pandas_wrote_for_awkward_values(tmp_path):
     assert rows[1:] == [("x" * 32_767, "inf", "kept"), (None, "-inf", "also kept")]
 
 
-def test_metafor_reproduces_every_pooled_row(out_dir, tmp_path_factory):
+def test_metafor_reproduces_every_pooled_row(pooled_once, tmp_path_factory):
     """Runs tests/r/pool.R (metafor's rma + predict) on metafor.csv and compares every row."""
     rscript = shutil.which("Rscript")
     if rscript is None or subprocess.run([rscript, "-e", "library(metafor)"],
                                          capture_output=True).returncode != 0:
         pytest.skip("R with metafor not installed: apt-get install r-cran-metafor")
-    ours = run_meta(out_dir).pooled
+    out_dir, result = pooled_once
+    ours = result.pooled
     theirs_csv = tmp_path_factory.mktemp("r") / "pooled_metafor.csv"
     done = subprocess.run([rscript, str(POOL_R), str(out_dir / "metafor.csv"), str(theirs_csv)],
                           capture_output=True, text=True, timeout=300)
@@ -336,37 +347,6 @@ def test_every_drug_class_of_the_vocabulary_is_pooled_and_plotted(tmp_path):
     result = run_meta(tmp_path)
     assert result.groups_pooled == [("mixed_second_line", "clinical")]
     assert (tmp_path / "forest_mixed_second_line_clinical.png").exists()
-
-
-def test_brentq_returns_the_float_scipy_returns():
-    """pooling.brentq is scipy's algorithm ported (importing scipy.optimize cost 0.24 s per batch):
-    same root, to the last bit, on REML score equations and on functions with awkward roots."""
-    from scipy import optimize
-
-    rng = np.random.default_rng(11)
-    functions = [(lambda x, r=r: (x - r) ** 3 + 1e-3 * (x - r), 0.0, 10.0) for r in rng.uniform(0, 10, 200)]
-    functions += [(lambda x, a=a: math.exp(a * x) - 2.0, -5.0, 5.0) for a in rng.uniform(0.2, 3, 100)]
-    functions += [(lambda x: x, -1.0, 0.0), (lambda x: 1.0 if x < 0.3 else -1.0, 0.0, 1.0)]
-    for f, a, b in functions:
-        for xtol, rtol in ((1e-14, 1e-14), (2e-12, 8.9e-16), (1e-3, 1e-3)):
-            assert pooling.brentq(f, a, b, xtol=xtol, rtol=rtol) == optimize.brentq(f, a, b, xtol=xtol, rtol=rtol)
-    with pytest.raises(ValueError):
-        pooling.brentq(lambda x: x * x + 1, -1.0, 1.0, xtol=1e-14, rtol=1e-14)
-
-    positive = 0
-    for _ in range(400):
-        k = int(rng.integers(2, 40))
-        yi, vi = rng.normal(0, rng.uniform(0.1, 3), k), rng.uniform(0.01, 2, k)
-        ours = pooling._reml_tau2(yi, vi)
-        real = pooling.brentq
-        try:
-            pooling.brentq = optimize.brentq
-            theirs = pooling._reml_tau2(yi, vi)
-        finally:
-            pooling.brentq = real
-        assert ours == theirs
-        positive += ours > 0
-    assert positive > 100   # the root finder ran, not only the tau² = 0 boundary
 
 
 def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(seed_outputs, tmp_path):

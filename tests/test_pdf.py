@@ -246,12 +246,6 @@ def test_modules_of_the_pdf_package_count_in_the_rules_hash():
     assert "cli.py" not in names and "__init__.py" not in names
 
 
-def test_settings_from_dict_rejects_unknown_key_by_name():
-    assert PdfSettings.from_dict({"max_pages": 10}).max_pages == 10
-    with pytest.raises(ValueError, match="'max_page'.*valid settings: max_pages, timeout_seconds"):
-        PdfSettings.from_dict({"max_page": 10})
-
-
 def test_missing_file_fails_with_reason(tmp_path):
     with pytest.raises(PdfReadError, match="^cannot open file: "):
         read_pdf(tmp_path / "nope.pdf").pages

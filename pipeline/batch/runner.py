@@ -30,7 +30,7 @@ from ..record.build import schema_ref_for
 from ..record.store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside
 from . import lock, stamps
 from .cache import Cache, rules_hash
-from .inputs import SKIPPED, TODO, Input, assign_study_ids, list_inputs
+from .inputs import SKIPPED, TODO, assign_study_ids, list_inputs
 
 # The cache index is saved at least this often, so an interrupted run keeps most of its work.
 INDEX_SAVE_SECONDS = 30.0

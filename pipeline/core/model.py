@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Status of a figure, in the order a curator's work outranks the machine's.
-STATUSES = ("extracted", "derived", "conflict", "curated", "rejected")
+# The statuses a curator sets (the schema lists them all: extracted, derived, conflict, curated, rejected).
 HUMAN_STATUSES = ("curated", "rejected")
 # Below this confidence a figure is a candidate for the curator, not a table value.
 TABLE_CONFIDENCE = 0.5

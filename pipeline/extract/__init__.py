@@ -11,7 +11,7 @@ from ..core.model import Figure
 from ..nlp.paper import Paper
 from .described import DESCRIBED, resolve_described
 from .engine import Context, resolve
-from .study import N, STUDY
+from .study import STUDY
 
 
 def extract(paper: Paper) -> tuple[dict[str, Figure], Context]:

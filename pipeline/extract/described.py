@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..core.model import TABLE_CONFIDENCE, Figure
 from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
-from .mentions import Mention, clause_start, clause_stop, ends_clause
+from .mentions import Mention, clause_start, clause_stop
 from .study import STUDY, grammar, in_subgroup
 from .tokens import Token, concepts_in as _concepts
 

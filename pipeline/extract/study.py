@@ -23,7 +23,7 @@ from ..core import vocab
 from ..core.fields import SITE_PREFIX
 from .engine import Analysed, Candidate, Context, Key, Registry
 from .mentions import Mention, clause_start as _clause_start, clause_stop as _clause_stop, ends_clause, starts_clause
-from .quantities import as_count, counts_for_percent, share_of
+from .quantities import counts_for_percent, share_of
 from .tokens import Token, concepts_in as _concepts, lexicon
 
 STUDY = Registry()

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 MEASURES = ("PLO", "PFT")
 METHODS = ("DL", "REML")
@@ -70,52 +69,6 @@ def _ipft_hm(values: np.ndarray, ni: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- tau² estimators
 
-def brentq(f: Callable[[float], float], xa: float, xb: float, xtol: float, rtol: float,
-           maxiter: int = 100) -> float:
-    """A root of `f` between xa and xb, where f changes sign: scipy.optimize.brentq's algorithm
-    (scipy/optimize/Zeros/brentq.c), step for step, so it returns the same float.
-
-    Ported rather than imported: scipy.optimize takes 0.24 s and 24 MB to import, for this one
-    function, and the pooling runs after the last paper of every batch, when nothing else can."""
-    xpre, xcur = xa, xb
-    xblk = fblk = spre = scur = 0.0
-    fpre, fcur = f(xpre), f(xcur)
-    if fpre == 0:
-        return xpre
-    if fcur == 0:
-        return xcur
-    if math.copysign(1, fpre) == math.copysign(1, fcur):
-        raise ValueError("f(a) and f(b) must have different signs")
-    for _ in range(maxiter):
-        if fpre != 0 and fcur != 0 and math.copysign(1, fpre) != math.copysign(1, fcur):
-            xblk, fblk = xpre, fpre
-            spre = scur = xcur - xpre
-        if abs(fblk) < abs(fcur):
-            xpre, xcur, xblk = xcur, xblk, xcur
-            fpre, fcur, fblk = fcur, fblk, fcur
-        delta = (xtol + rtol * abs(xcur)) / 2
-        sbis = (xblk - xcur) / 2
-        if fcur == 0 or abs(sbis) < delta:
-            return xcur
-        if abs(spre) > delta and abs(fcur) < abs(fpre):
-            if xpre == xblk:  # interpolate
-                stry = -fcur * (xcur - xpre) / (fcur - fpre)
-            else:  # extrapolate
-                dpre = (fpre - fcur) / (xpre - xcur)
-                dblk = (fblk - fcur) / (xblk - xcur)
-                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
-            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
-                spre, scur = scur, stry
-            else:
-                spre = scur = sbis
-        else:
-            spre = scur = sbis
-        xpre, fpre = xcur, fcur
-        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
-        fcur = f(xcur)
-    raise RuntimeError(f"brentq did not converge in {maxiter} iterations")
-
-
 def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
     """REML between-study variance, as metafor's `method="REML"`.
 
@@ -142,7 +95,7 @@ def _reml_tau2(yi: np.ndarray, vi: np.ndarray) -> float:
     upper = max(float(np.var(yi)), float(vi.max()), 1e-8)
     while score(upper) > 0:
         upper *= 2
-    root = brentq(score, 0.0, upper, xtol=1e-14, rtol=1e-14)
+    root = optimize.brentq(score, 0.0, upper, xtol=1e-14, rtol=1e-14)
     return root if loglik(root) >= loglik(0.0) else 0.0
 
 

@@ -239,6 +239,7 @@ def holds_human_work(record: dict) -> bool:
 
 # ---- curated records as gold for `evaluate` -------------------------------------------------
 
+# The gold format's scalar counts: what record_to_gold writes and evaluate scores.
 GOLD_COUNTS = ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "mean_lesions_per_patient",
                "n_relapse")
 

@@ -5,7 +5,6 @@ produce the same tables, and memory stays flat however many papers there are.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePath
 from typing import Iterable, Iterator
 
@@ -17,27 +16,18 @@ from ..record.file import RecordFileError, read_record, study_id_mismatch
 from ..record.validate import record_issues
 from .stats import proportion_ci
 
-def iter_records(records_dir: Path, skipped: list[tuple[Path, str]] | None = None,
-                 trusted: dict[str, list[int]] | None = None,
-                 include: set[str] | None = None) -> Iterator[tuple[Path, dict]]:
-    """Valid records under `records_dir`. A broken hand edit (invalid JSON, schema errors, another
-    study's record under this one's name) must not stop the tables nor put "eight" in a count
-    column: it is left out, and added to `skipped` with the reason (`validate` gives the details).
+
+def scan_records(records_dir: Path, trusted: dict[str, list[int]] | None = None,
+                 include: set[str] | None = None) -> Iterator[tuple[Path, dict | None, str | None]]:
+    """(path, record, None) for each valid record file, (path, None, reason) for each other one. A
+    broken hand edit (invalid JSON, schema errors, another study's record under this one's name) must
+    not stop the tables nor put "eight" in a count column: it comes with the reason (`validate`
+    gives the details).
 
     `trusted` maps a record's file name to its [size, mtime_ns] when the pipeline wrote it, valid
     (`Cache.record_stamps`); a record still as written is not validated again, which is most of
     the cost of the tables after a large run. `include`: only these study ids (file stems).
     """
-    for path, record, reason in scan_records(records_dir, trusted, include):
-        if record is not None:
-            yield path, record
-        elif skipped is not None:
-            skipped.append((path, reason))
-
-
-def scan_records(records_dir: Path, trusted: dict[str, list[int]] | None = None,
-                 include: set[str] | None = None) -> Iterator[tuple[Path, dict | None, str | None]]:
-    """(path, record, None) for each valid record file, (path, None, reason) for each other one."""
     trusted = trusted or {}
     for path in sorted(Path(records_dir).glob("*.json")):
         if include is not None and path.stem not in include:
@@ -203,7 +193,7 @@ def write_tables(out_dir: Path, skipped: list[tuple[Path, str]] | None = None,
                  trusted: dict[str, list[int]] | None = None, include: set[str] | None = None,
                  carried: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`skipped` collects the record files left out, `trusted` names records known valid, `include`
-    the study ids to build the tables of (see iter_records).
+    the study ids to build the tables of (see scan_records).
 
     A study whose record cannot be used (a broken hand edit) keeps the rows it had in the tables
     being replaced, that is those of its last valid version, with the reason in `record_issue`;

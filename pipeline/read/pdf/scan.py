@@ -131,10 +131,10 @@ def _scan_page(page: Any, settings: PdfSettings) -> PageScan:
     words = [Word(float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]), w["text"])
              for w in kept if w["x1"] > 0 and w["x0"] < width and w["bottom"] > 0 and w["top"] < height]
 
-    tables = ruled_tables(page, settings) if settings.find_tables else []
+    tables = ruled_tables(page, settings)
     if tables:
         words = [w for w in words if not any(_inside(w, t) for t in tables)]
-    rules = _rules(page, tables) if settings.find_tables else []
+    rules = _rules(page, tables)
 
     top_limit = height * settings.header_margin
     bottom_limit = height * (1 - settings.footer_margin)

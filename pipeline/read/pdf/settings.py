@@ -1,8 +1,7 @@
 """How the PDF stage reads a page: limits, margins and the geometry thresholds, in points."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,6 @@ class PdfSettings:
     max_column_depth: int = 4
     # A vertical gap larger than this many line heights starts a paragraph.
     paragraph_gap: float = 0.7
-    find_tables: bool = True
     # Narrowest white gap between two cells of an unruled table row, in points: wider than the
     # spaces of justified prose.
     min_cell_gap: float = 7.0
@@ -42,11 +40,3 @@ class PdfSettings:
     row_continuation: float = 0.6
     # Fewer non-blank characters than this in the whole document means a scan without a text layer.
     min_text_chars: int = 20
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PdfSettings":
-        valid = [f.name for f in fields(cls)]
-        for key in d:
-            if key not in valid:
-                raise ValueError(f"unknown PDF setting {key!r}; valid settings: {', '.join(valid)}")
-        return cls(**d)

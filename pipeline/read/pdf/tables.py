@@ -251,9 +251,8 @@ _SENTENCE_END = re.compile(r"[a-z)\]%][.!?](?:\s|$)")
 
 def document_units(segments: list[Segment], settings: PdfSettings) -> list[Unit]:
     """All pages' segments, in reading order -> units; a table goes on across columns and pages."""
-    if settings.find_tables:
-        for seg in segments:
-            aligned_tables(seg, settings)
+    for seg in segments:
+        aligned_tables(seg, settings)
     units: list[Unit] = []
     in_table = False
     table_rows_from = 0
