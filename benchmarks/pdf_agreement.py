@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.record.compare import Disagreement, agreement  # noqa: E402
 from pipeline.batch.runner import process_file  # noqa: E402
+from pipeline.record.compare import Disagreement, agreement  # noqa: E402
 from tests.pdf_fixtures import LAYOUTS, article_pdf  # noqa: E402
 
 

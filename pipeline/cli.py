@@ -86,7 +86,8 @@ def run(
 
     Example: crmo-extract run corpus --out outputs --jobs 4
     """
-    from .batch.runner import BatchSettings, run as run_batch
+    from .batch.runner import BatchSettings
+    from .batch.runner import run as run_batch
 
     if not input_dir.is_dir():
         _fail(f"input folder not found: {shown(input_dir)}", "give a folder of .txt or .pdf papers")
@@ -175,8 +176,14 @@ def _log_lines(quiet: bool):
 def _progress_bar():
     """A progress bar (count, rate, ETA) on a terminal; failures are printed above it."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(),
@@ -319,9 +326,9 @@ def evaluate(
     """
     import dataclasses
 
-    from .record.curate import common_folder
-    from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
     from .batch.runner import run as run_batch
+    from .evaluate import evaluate_dir, format_report, gold_annotations, holds_records
+    from .record.curate import common_folder
     from .record.store import atomic_write_json
     from .record.validate import validate_paths
 

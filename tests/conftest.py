@@ -69,8 +69,8 @@ def seed_outputs(seed_records, tmp_path_factory):
     import copy
     import json
 
-    from pipeline.record.build import schema_ref_for
     from pipeline.batch.runner import build_tables, pool
+    from pipeline.record.build import schema_ref_for
 
     out = tmp_path_factory.mktemp("seed_outputs")
     for study_id, record in seed_records.items():

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.model import Document, usable
 from pipeline.extract import extract
 from pipeline.extract.quantities import read_quantities
 from pipeline.extract.treatments import extract_outcomes
 from pipeline.nlp.paper import document_to_paper
-from pipeline.core.model import Document, usable
 
 CASES = Path(__file__).parent / "cases"
 

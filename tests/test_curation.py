@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.batch.runner import BatchSettings, run
 from pipeline.cli import app
-from pipeline.record.curate import merge_records, record_to_gold
 from pipeline.evaluate import evaluate_dir
 from pipeline.record import store
-from pipeline.batch.runner import BatchSettings, run
+from pipeline.record.curate import merge_records, record_to_gold
 from pipeline.record.validate import SCHEMA_PATH, record_issues
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy

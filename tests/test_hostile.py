@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.batch import lock
-from pipeline.cli import app
-from pipeline.record.curate import MergeResult, write_merged
-from pipeline.core.limits import limits
 from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.cli import app
+from pipeline.core.limits import limits
+from pipeline.record.curate import MergeResult, write_merged
 from pipeline.record.validate import validate_paths
 
 from .conftest import ABSTRACT, ARTICLE, ROOT, distinct_copy

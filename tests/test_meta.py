@@ -355,8 +355,8 @@ def test_treated_counted_in_courses_are_left_out_until_a_curator_accepts_them(se
     pooled once a curator accepts n_treated."""
     import json
 
-    from pipeline.core.fields import NOT_PATIENTS
     from pipeline.batch.runner import build_tables, pool
+    from pipeline.core.fields import NOT_PATIENTS
 
     out = tmp_path / "out"
     shutil.copytree(seed_outputs, out)

@@ -9,8 +9,16 @@ from pipeline.read.pdf import PdfReadError, PdfSettings, read_pdf
 from pipeline.read.pdf.tables import split_rows
 
 from .conftest import ABSTRACT, ARTICLE
-from .pdf_fixtures import (LAYOUTS, NOTICE, article_blocks, article_pdf, encrypted_pdf, lines_pdf,
-                           rows_across_columns_pdf, scanned_pdf)
+from .pdf_fixtures import (
+    LAYOUTS,
+    NOTICE,
+    article_blocks,
+    article_pdf,
+    encrypted_pdf,
+    lines_pdf,
+    rows_across_columns_pdf,
+    scanned_pdf,
+)
 
 
 @pytest.fixture(scope="module")
@@ -287,8 +295,8 @@ def test_pdf_of_the_seed_gives_the_same_figures_as_its_text(layout, request, tmp
 @pytest.mark.parametrize("name", ["two_column_rules_notice", "two_column_unruled_n_and_pct",
                                   "two_column_wide_tables_caption_below", "three_column_rows_as_text"])
 def test_typeset_layouts_of_the_seed_give_the_figures_of_its_text(name, typeset, seed_records):
-    from pipeline.record.compare import agreement
     from pipeline.batch.runner import process_file
+    from pipeline.record.compare import agreement
 
     result = process_file(typeset(name))
     assert result.status == "ok", result.reason

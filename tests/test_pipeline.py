@@ -6,7 +6,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from typer.testing import CliRunner
 
 from pipeline.batch.runner import BatchSettings, run
@@ -147,8 +146,8 @@ def test_fast_schema_check_and_jsonschema_agree_on_broken_records(break_it, seed
 def test_schema_names_the_fields_and_classes_the_code_uses():
     """The schema file, the field list and the drug vocabulary are kept apart; they must not drift."""
     from pipeline.core.fields import COUNT, NUMBER, OUTCOMES, STUDY_FIELDS, kind
-    from pipeline.record.validate import SCHEMA_PATH
     from pipeline.core.vocab import drug_classes
+    from pipeline.record.validate import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text())
     figures = schema["properties"]["figures"]["properties"]

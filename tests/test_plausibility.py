@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.record.checks import Plausibility, bound_checks, plausibility, run_checks
-from pipeline.cli import app
-from pipeline.record.build import build_record
-from pipeline.core.model import Evidence, Figure, OutcomeRow
 from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.cli import app
+from pipeline.core.model import Evidence, Figure, OutcomeRow
+from pipeline.record.build import build_record
+from pipeline.record.checks import Plausibility, bound_checks, plausibility, run_checks
 from pipeline.record.store import atomic_write_json
-from pipeline.tables.build import build_tables
 from pipeline.record.validate import record_issues, validate_paths
+from pipeline.tables.build import build_tables
 
 from .conftest import ABSTRACT, ARTICLE
 

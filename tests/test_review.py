@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.batch.runner import BatchSettings, run
 from pipeline.cli import app as cli_app
 from pipeline.review.app import allowed_hosts, create_app
 from pipeline.review.model import study_items
 from pipeline.review.server import RemoteRefused, ReviewServer
 from pipeline.review.session import ReviewSession, ReviewSettings
-from pipeline.batch.runner import BatchSettings, run
 from pipeline.tables.build import write_tables
 
 from .conftest import ABSTRACT, ARTICLE, ROOT

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.meta import plots, pooling, run as meta
-from pipeline.extract.citation import find_citation
-from pipeline.cli import app
 from pipeline.batch.runner import BatchSettings, process_file, run
+from pipeline.cli import app
+from pipeline.extract.citation import find_citation
+from pipeline.meta import plots, pooling
+from pipeline.meta import run as meta
 from pipeline.tables.build import build_tables, read_table, write_tables
 
 from .conftest import ABSTRACT, ARTICLE

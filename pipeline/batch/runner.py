@@ -87,11 +87,11 @@ def process_file(path: Path, study_id: str | None = None) -> Result:
     bad paper: the reason goes into the Result."""
     # Imported here, not at the top: an unchanged re-run never extracts, and spaCy, wordfreq and
     # jsonschema take seconds to import.
-    from ..record.checks import run_checks
-    from ..extract.citation import find_citation
     from ..extract import extract_all
+    from ..extract.citation import find_citation
     from ..nlp.paper import document_to_paper
     from ..record.build import build_record
+    from ..record.checks import run_checks
     from ..record.validate import record_issues
 
     path = Path(path)
@@ -547,7 +547,7 @@ def build_tables(out_dir: Path, include: set[str] | None, trusted: dict[str, lis
     stamp = None if force else stamps.fresh(out_dir, "tables", source)
     if stamp is not None:
         return stamp.get("left_out", []), None
-    from ..tables.build import write_tables   # pandas and scipy: only when a table must change
+    from ..tables.build import write_tables  # pandas and scipy: only when a table must change
 
     stamps.begin(out_dir, "tables")
     skipped: list[tuple[Path, str]] = []
@@ -587,7 +587,7 @@ def pool(out_dir: Path, only_if_stale: bool = False, input_dir: Path | None = No
     source = stamps.meta_source(out_dir, input_dir=input_dir)
     if only_if_stale and stamps.fresh(out_dir, "meta", source):
         return None
-    from ..meta.run import run_meta   # scipy, matplotlib: only when pooling
+    from ..meta.run import run_meta  # scipy, matplotlib: only when pooling
 
     stamps.begin(out_dir, "meta")
     result = run_meta(out_dir, input_dir=input_dir)

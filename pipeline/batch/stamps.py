@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 
 from ..record.store import atomic_write_text
-from .cache import PACKAGE, RECORD_SCHEMA as SCHEMA
+from .cache import PACKAGE
+from .cache import RECORD_SCHEMA as SCHEMA
 
 STAMPS = Path(".cache") / "stamps.json"
 # The files whose content decides each stage's outputs (besides its sources).

@@ -20,7 +20,8 @@ from ..core.model import TABLE_CONFIDENCE, Figure
 from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
 from .mentions import Mention, clause_start, clause_stop
 from .study import STUDY, grammar, in_subgroup
-from .tokens import Token, concepts_in as _concepts
+from .tokens import Token
+from .tokens import concepts_in as _concepts
 
 DESCRIBED = ("age_onset", "age_diagnosis", "diagnostic_delay", "followup")
 # A spread implies its statistic: an SD is given with a mean, an IQR with a median.

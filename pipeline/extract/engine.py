@@ -15,7 +15,8 @@ from functools import cached_property
 from typing import Any, Callable, Iterator
 
 from ..core.model import TABLE_CONFIDENCE, Figure
-from ..nlp.paper import Mention as Entity, Paper, Sentence
+from ..nlp.paper import Mention as Entity
+from ..nlp.paper import Paper, Sentence
 from ..read.text import fold_case
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize

@@ -22,9 +22,12 @@ from typing import Iterator
 from ..core import vocab
 from ..core.fields import SITE_PREFIX
 from .engine import Analysed, Candidate, Context, Key, Registry
-from .mentions import Mention, clause_start as _clause_start, clause_stop as _clause_stop, ends_clause, starts_clause
+from .mentions import Mention, ends_clause, starts_clause
+from .mentions import clause_start as _clause_start
+from .mentions import clause_stop as _clause_stop
 from .quantities import counts_for_percent, share_of
-from .tokens import Token, concepts_in as _concepts, lexicon
+from .tokens import Token, lexicon
+from .tokens import concepts_in as _concepts
 
 STUDY = Registry()
 N = Key("n_patients")

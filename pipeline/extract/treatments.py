@@ -24,7 +24,17 @@ from ..core.model import Figure, OutcomeRow
 from .engine import Analysed, Candidate, Context, Key, Registry, Span, resolve
 from .mentions import Mention, clause_start, clause_stop
 from .quantities import counts_for_percent
-from .study import LABELLING, in_subgroup, shares_fit, _concepts, _depths, _phrase_end, grammar, noun_phrase, read_mention
+from .study import (
+    LABELLING,
+    _concepts,
+    _depths,
+    _phrase_end,
+    grammar,
+    in_subgroup,
+    noun_phrase,
+    read_mention,
+    shares_fit,
+)
 from .tokens import Token, may_name
 
 TREATMENTS = Registry()

@@ -17,8 +17,8 @@ from negspacy.negation import Negex
 from negspacy.termsets import termset
 from spacy.attrs import IS_SPACE
 from spacy.language import Language
-from spacy.pipeline import Sentencizer
 from spacy.matcher import PhraseMatcher
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
+
 from schemas import RECORD_SCHEMA
 
 SCHEMA_PATH = RECORD_SCHEMA
@@ -141,8 +142,8 @@ def number_issues(record, file: str = "<record>", source: str | None = None) -> 
     would use, a negative count, age or time or an integer too large to keep exactly (the hard bounds
     of pipeline/data/plausibility.json; no note excuses them). The machine's own such figures are
     below the tables' confidence, so only a person's edit puts one here."""
-    from .checks import HARD_CHECKS, bound_checks
     from ..core.model import usable
+    from .checks import HARD_CHECKS, bound_checks
 
     issues = []
     for parts, value in _non_finite(record, []):
@@ -199,8 +200,8 @@ def consistency_issues(record: dict, file: str = "<record>", source: str | None 
     figures the record puts in the tables. A failure involving a curated figure is an error (most
     likely a typo) unless the curator left a note on it (the paper's own figures disagree); one
     among machine figures only is a warning: it is already listed under the record's checks."""
-    from .checks import HARD_CHECKS, value_checks
     from ..core.model import usable
+    from .checks import HARD_CHECKS, value_checks
 
     if not isinstance(record, dict):
         return []  # the schema error says it is not a record
@@ -257,8 +258,8 @@ def validate_paths(paths) -> tuple[list[Issue], int]:
     """Issues (schema, study id, arithmetic, evidence) for every record file under `paths` (files or
     folders), and how many files were read. Files are read with bounds (pipeline.recordfile): a
     FIFO, a huge or deeply nested file is one issue, never a hang or a crash."""
-    from .evidence import evidence_issues
     from ..core.names import shown
+    from .evidence import evidence_issues
     from .file import RecordFileError, read_record, study_id_mismatch
 
     files = []

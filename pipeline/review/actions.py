@@ -9,15 +9,27 @@ would put there). Validation, history and writing are the caller's (pipeline/rev
 from __future__ import annotations
 
 import copy
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..record.curate import is_human, outcome_label, with_suggestion
 from ..core.fields import DESCRIBED_STATS
-from .model import (STAT_PARTS, Item, PaperText, alternative_key, describe, figure_schema, find_item,
-                    outcome_figure_schema, page_at, section_at, study_items, value_input)
+from ..record.curate import is_human, outcome_label, with_suggestion
+from .model import (
+    STAT_PARTS,
+    Item,
+    PaperText,
+    alternative_key,
+    describe,
+    figure_schema,
+    find_item,
+    outcome_figure_schema,
+    page_at,
+    section_at,
+    study_items,
+    value_input,
+)
 
 ACTIONS = ("accept", "edit", "reject", "pick", "restore", "note", "add_figure", "add_row")
 

@@ -19,9 +19,24 @@ from flask import Flask, Response, abort, jsonify, render_template, request
 
 from ..core.fields import DESCRIBED_STATS
 from .actions import Action, ActionError
-from .model import (STAT_PARTS, describe, drug_choices, figure_names, figure_schema, iter_history, item_counts,
-                    outcome_choices, outcome_figure_schema, paper_text, read_record, segments, study_items,
-                    summaries, value_input, version_of)
+from .model import (
+    STAT_PARTS,
+    describe,
+    drug_choices,
+    figure_names,
+    figure_schema,
+    item_counts,
+    iter_history,
+    outcome_choices,
+    outcome_figure_schema,
+    paper_text,
+    read_record,
+    segments,
+    study_items,
+    summaries,
+    value_input,
+    version_of,
+)
 from .session import Refused, ReviewSession
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")

@@ -10,7 +10,17 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from ..core.fields import COUNT, DESCRIBED_STATS, NOT_PATIENTS, NUMBER, OUTCOME_COLUMNS, RECORD_ISSUE, SITE_PREFIX, STUDY_COLUMNS, kind
+from ..core.fields import (
+    COUNT,
+    DESCRIBED_STATS,
+    NOT_PATIENTS,
+    NUMBER,
+    OUTCOME_COLUMNS,
+    RECORD_ISSUE,
+    SITE_PREFIX,
+    STUDY_COLUMNS,
+    kind,
+)
 from ..core.model import HUMAN_STATUSES, usable
 from ..record.file import RecordFileError, read_record, study_id_mismatch
 from ..record.validate import record_issues
