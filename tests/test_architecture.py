@@ -141,6 +141,20 @@ def test_the_names_notebooks_import_by_stay_importable():
     assert all(map(callable, (document_to_paper, get_nlp, read_document, process_file, read_table)))
 
 
+
+def test_the_batch_and_its_tables_load_without_spacy():
+    """An unchanged run extracts nothing: the modules it needs must not import spaCy (1.4 s) through
+    the extract or nlp package; only a worker that extracts a paper loads it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pipeline.cli, pipeline.batch.runner, pipeline.record.checks, pipeline.record.build, "
+            "pipeline.tables, pipeline.meta.run; print(sorted(m for m in sys.modules if m == 'spacy' or "
+            "m.startswith(('pipeline.extract', 'pipeline.nlp'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
 if __name__ == "__main__":
     for (a, b), wheres in sorted(stage_graph().items(), key=lambda e: (STAGES.index(e[0][0]), STAGES.index(e[0][1]))):
         mark = "BACK-EDGE " if STAGES.index(b) > STAGES.index(a) else ""

@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..core.model import Figure, OutcomeRow
-from ..extract.citation import Citation
 from .validate import SCHEMA_PATH
+
+if TYPE_CHECKING:  # importing the extract package loads spaCy, which an unchanged run never needs
+    from ..extract.citation import Citation
 
 
 def build_record(study_id: str, source_file: str, figures: dict[str, Figure], outcomes: list[OutcomeRow],

@@ -18,7 +18,6 @@ from typing import Any, Iterable
 from ..core.fields import DESCRIBED_STATS
 from ..core.model import Figure, OutcomeRow
 from ..core.vocab import load
-from ..extract.quantities import counts_for_percent
 
 PENALTY = 0.25
 # Failed checks of these kinds put a figure out of the tables until a person curates it; the other
@@ -244,6 +243,8 @@ def run_checks(figures: dict[str, Figure], outcomes: list[OutcomeRow], percents:
             checks.append({"check": "percent_at_most_100", "ok": False,
                            "message": f"{field}: printed as {pct!r}%, not a share of the cohort", "fields": [field]})
         elif _number(n) and n > 0 and _number(count):
+            from ..extract.quantities import counts_for_percent  # not at import: the extract package loads spaCy
+
             ok = count in counts_for_percent(pct, n, slack=1.0)
             checks.append({"check": "percent_matches_count", "ok": ok,
                            "message": f"{field}: {count} of {n} is {100 * count / n:.1f}%, printed {pct}%",
