@@ -914,8 +914,9 @@ def _classes_over_agents(candidates: list[Candidate]) -> list[Candidate]:
         by_key[c.key].append(c)
     out = []
     for key, cs in by_key.items():
-        classes = [c for c in cs if not c.extra.get("agent") or c.rule == "title_drug"]
-        agents = [c for c in cs if c not in classes]
+        classes, agents = [], []
+        for c in cs:
+            (classes if not c.extra.get("agent") or c.rule == "title_drug" else agents).append(c)
         if classes or key.field != RESPONDED:
             out += classes or agents
             continue
