@@ -182,3 +182,26 @@ def test_a_count_in_another_denominator_gives_way_to_the_complement(tmp_path):
     assert (figures["n_male"]["value"], figures["n_female"]["value"]) == (14, 6)
     assert figures["n_female"]["rule"] == "n_female_complement"
     assert usable(figures["n_male"]) and usable(figures["n_female"])
+
+
+def test_the_resolution_policy_is_data_and_a_misspelt_key_is_named(monkeypatch):
+    from pipeline.core import vocab
+    from pipeline.extract import engine
+
+    assert engine.resolution().section_rank["results"] > engine.resolution().section_rank["discussion"]
+    real = vocab.load
+
+    def misspelt(name):
+        data = real(name)
+        if name == "figures.json":
+            data["resolution"]["conflict_confidance"] = data["resolution"].pop("conflict_confidence")
+        return data
+
+    monkeypatch.setattr(vocab, "load", misspelt)
+    engine.resolution.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"figures\.json: resolution: .*'conflict_confidance'"):
+            engine.resolution()
+    finally:
+        monkeypatch.undo()
+        engine.resolution.cache_clear()

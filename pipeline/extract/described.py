@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from ..core.model import TABLE_CONFIDENCE, Figure
-from .engine import CONFLICT_CONFIDENCE, Analysed, Candidate, Context, Key, evidence_of
+from .engine import Analysed, Candidate, Context, Key, evidence_of, resolution
 from .mentions import Mention, clause_start, clause_stop
 from .study import STUDY, grammar, in_subgroup
 from .tokens import Token
@@ -531,7 +531,7 @@ def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
     """Each described statistic as five figures (stat, value, min, max, unit) from one statement.
 
     The parts are never mixed across statements; compatible statements support each other, and an
-    incompatible one stated with confidence >= CONFLICT_CONFIDENCE makes all five parts a conflict.
+    incompatible one stated with confidence >= conflict_confidence (figures.json) makes all five parts a conflict.
     """
     figures: dict[str, Figure] = {}
     by_field: dict[str, list[Candidate]] = defaultdict(list)
@@ -543,11 +543,11 @@ def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
                    reverse=True)
         best = cands[0]
         agree = [c for c in cands if _compatible(c.value, best.value)]
-        rivals = [c for c in cands if not _compatible(c.value, best.value) and c.confidence >= CONFLICT_CONFIDENCE]
+        rivals = [c for c in cands if not _compatible(c.value, best.value) and c.confidence >= resolution().conflict_confidence]
         parts = {"stat": next((c.extra["stat"] for c in agree if c.extra.get("stat")), None),
                  "value": best.value[0], "min": best.value[1], "max": best.value[2],
                  "unit": next((c.extra["unit"] for c in agree if c.extra.get("unit")), None)}
-        conf = min(0.99, best.confidence + 0.05 * (len(agree) - 1))
+        conf = min(0.99, best.confidence + resolution().support_per_statement * (len(agree) - 1))
         evidence = evidence_of(paper, agree)
         rival_evidence = [evidence_of(paper, [r]) for r in rivals]
         for part, value in parts.items():

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Iterator
 
+from ..core import vocab
 from ..core.model import TABLE_CONFIDENCE, Figure
 from ..nlp.paper import Mention as Entity
 from ..nlp.paper import Paper, Sentence
@@ -21,12 +22,23 @@ from ..read.text import fold_case
 from .mentions import Mention, find_mentions
 from .tokens import Token, may_count, tokenize
 
-# Which statement wins when a paper states a figure twice: Results and tables over Methods over
-# the abstract over the conclusion.
-SECTION_RANK = {"table": 5, "results": 5, "methods": 4, "abstract": 3, "front": 3, "conclusion": 2,
-                "background": 1, "discussion": 1}
-# A rival value stated at least this confidently makes a figure a conflict.
-CONFLICT_CONFIDENCE = 0.8
+
+@dataclass(frozen=True)
+class Resolution:
+    """How one figure's statements are resolved: `resolution` in pipeline/data/figures.json."""
+    section_rank: dict[str, int]
+    other_section_rank: int
+    conflict_confidence: float
+    support_per_statement: float
+
+
+@lru_cache(maxsize=1)
+def resolution() -> Resolution:
+    data = {k: v for k, v in vocab.load("figures.json")["resolution"].items() if not k.startswith("_")}
+    try:
+        return Resolution(**data)
+    except TypeError as e:  # names the missing or unknown key
+        raise ValueError(f"pipeline/data/figures.json: resolution: {e}") from None
 
 Span = tuple[int, int, str]  # (start, end, section) in the normalised text
 _DIGIT = re.compile(r"\d")
@@ -58,7 +70,8 @@ class Candidate:
 
     @property
     def rank(self) -> int:
-        return SECTION_RANK.get(self.spans[0][2], 2)
+        r = resolution()
+        return r.section_rank.get(self.spans[0][2], r.other_section_rank)
 
 
 @dataclass
@@ -196,13 +209,14 @@ def evidence_of(paper: Paper, candidates: list[Candidate]):
 def _support(cs: list[Candidate]) -> tuple[bool, int, float]:
     # A value stated too unsurely for the tables never outranks a sure one, whatever its section.
     best = max(cs, key=lambda c: (c.confidence >= TABLE_CONFIDENCE, c.rank, c.confidence))
-    return best.confidence >= TABLE_CONFIDENCE, best.rank, round(max(c.confidence for c in cs) + 0.05 * (len(cs) - 1), 3)
+    extra = resolution().support_per_statement * (len(cs) - 1)
+    return best.confidence >= TABLE_CONFIDENCE, best.rank, round(max(c.confidence for c in cs) + extra, 3)
 
 
 def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
     """One figure per key: the value with the best-ranked, most confident statements.
 
-    A different value stated with confidence >= CONFLICT_CONFIDENCE, not derived, makes the figure a
+    A different value stated with confidence >= conflict_confidence (figures.json), not derived, makes the figure a
     conflict: both values and all their evidence stay in the record.
     """
     by_key: dict[Key, list[Candidate]] = defaultdict(list)
@@ -216,11 +230,11 @@ def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
         ordered = sorted(by_value.items(), key=lambda kv: _support(kv[1]), reverse=True)
         value, cs = ordered[0]
         cs = sorted(cs, key=lambda c: (-c.rank, -c.confidence))
-        conf = min(0.99, max(c.confidence for c in cs) + 0.05 * (len(cs) - 1))
+        conf = min(0.99, max(c.confidence for c in cs) + resolution().support_per_statement * (len(cs) - 1))
         figure = Figure(value, evidence_of(paper, cs), cs[0].rule, conf,
                         "derived" if all(c.derived for c in cs) else "extracted")
         rivals = [(v, r) for v, r in ordered[1:]
-                  if max(c.confidence for c in r) >= CONFLICT_CONFIDENCE and not all(c.derived for c in r)]
+                  if max(c.confidence for c in r) >= resolution().conflict_confidence and not all(c.derived for c in r)]
         if rivals and not figure.status == "derived":
             figure.status = "conflict"
             shown = set(figure.evidence)

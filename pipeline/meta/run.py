@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.fields import OUTCOMES
+from ..core.model import TABLE_CONFIDENCE
 from ..record.store import atomic_write_csv
 from ..tables.build import read_table
 from .exports import write_workbook
@@ -35,7 +36,7 @@ METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni", "study_id", "year"]
 class MetaSettings:
     """Knobs of the pooling step; build from a config dict with `MetaSettings.from_dict`."""
 
-    min_confidence: float = 0.5
+    min_confidence: float = TABLE_CONFIDENCE  # the tables' own threshold
     level: float = 0.95
     forest_measure: str = "PLO"
     forest_method: str = "REML"
