@@ -94,9 +94,19 @@ def classify(text: str, section: str, folded: str | None = None) -> bool:
     if own_re.search(folded):
         return True
     # Searched only when no own cue is found: an own cue wins anyway.
-    if other_re.search(folded) or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
+    if any(not _counted_by(folded, m.end()) for m in other_re.finditer(folded)) \
+            or _REF_MARK.search(text) or _AUTHOR_YEAR.search(text):
         return False
     return trust == "own" or (section == "background" and local_re.search(folded) is not None)
+
+
+# "Pain was reported by 30 patients", "were reported in 12 (40%)": a report of this study's own count.
+_BY_COUNT = re.compile(r"\s+(?:by|in)\s+(?:\d|all\b|each\b)")
+
+
+def _counted_by(folded: str, end: int) -> bool:
+    """Does the other-cohort cue ending at `end` ("was reported") go on to a count of people?"""
+    return folded[:end].endswith("reported") and _BY_COUNT.match(folded, end) is not None
 
 
 def document_to_paper(document: Document) -> Paper:
