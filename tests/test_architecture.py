@@ -159,3 +159,29 @@ if __name__ == "__main__":
     for (a, b), wheres in sorted(stage_graph().items(), key=lambda e: (STAGES.index(e[0][0]), STAGES.index(e[0][1]))):
         mark = "BACK-EDGE " if STAGES.index(b) > STAGES.index(a) else ""
         print(f"{mark}{a:8} -> {b:8} {len(wheres):3} imports")
+
+
+def test_a_data_file_with_a_missing_or_misspelt_key_is_refused_naming_the_file_and_the_key():
+    import copy
+
+    import pytest
+
+    from pipeline.core import vocab
+
+    concepts = vocab.load("concepts.json")
+    assert set(concepts["grammar"]) >= {"joiners", "relative"}
+    bad = copy.deepcopy(concepts)
+    bad["grammar"]["joinerz"] = bad["grammar"].pop("joiners")
+    with pytest.raises(vocab.DataFileError, match=r"^pipeline/data/concepts\.json: missing key grammar\.'joiners'$"):
+        vocab.checked("concepts.json", bad)
+    bad = copy.deepcopy(concepts)
+    bad["concept"] = bad.pop("concepts")
+    with pytest.raises(vocab.DataFileError, match=r"concepts\.json: missing key 'concepts'"):
+        vocab.checked("concepts.json", bad)
+    del bad["concept"]
+    bad["concepts"], bad["extra"] = {}, 1
+    with pytest.raises(vocab.DataFileError, match=r"concepts\.json: unknown key 'extra' \(known: concepts, grammar\)"):
+        vocab.checked("concepts.json", bad)
+    with pytest.raises(vocab.DataFileError, match=r"not a data file"):
+        vocab.load("nosuch.json")
+    assert all(vocab.load(name) for name in vocab.DATA_FILES)
