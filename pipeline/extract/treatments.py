@@ -328,9 +328,44 @@ def _respectively(a: Analysed, drugs: list[Drug], mentions: list[Mention]) -> li
     if not any(t.concept == "respectively" for t in a.tokens) or len(drugs) < 2:
         return []
     after = [m for m in mentions if m.first > drugs[-1].last and m.count is not None]
+    items = _list_positions(a.tokens, drugs)
+    listed = items[-1] + 1 if items else len(drugs)
+    if listed > len(drugs):
+        # Items that are not drugs take their counts too ("analgesics, bisphosphonates ... given to
+        # 85, 15 ..."): each drug takes the count at its own place in the list, or none if they differ.
+        return [(d, after[k]) for d, k in zip(drugs, items)] if len(after) == listed else []
     if len(after) < len(drugs):
         return []
     return list(zip(drugs, after[:len(drugs)]))
+
+
+def _list_positions(tokens: list[Token], drugs: list[Drug]) -> list[int]:
+    """Each drug's place in the list that names it, counting the items that are not drugs:
+    "analgesics, bisphosphonates, csDMARDs (...), and biologics" puts the three drugs at 1, 2, 3.
+    Separators inside brackets do not count; the list starts at the first item before the first
+    drug that a comma joins to it."""
+    stops = grammar()["phrase_stops"]
+    start = drugs[0].first
+    while start >= 2 and tokens[start - 1].text == ",":
+        j = start - 2
+        while j > 0 and j > start - 6 and tokens[j - 1].text[0].isalpha() and tokens[j - 1].text not in stops:
+            j -= 1
+        if not tokens[j].text[0].isalpha() or tokens[j].text in stops:
+            break
+        start = j
+    positions, item, depth, k = [], 0, 0, 0
+    for i in range(start, drugs[-1].last):
+        t = tokens[i].text
+        if t in ("(", "["):
+            depth += 1
+        elif t in (")", "]"):
+            depth = max(0, depth - 1)
+        elif depth == 0 and (t in (",", ";") or (t in ("and", "or") and tokens[i - 1].text != ",")):
+            item += 1
+        if k < len(drugs) and i == drugs[k].first:
+            positions.append(item)
+            k += 1
+    return positions if len(positions) == len(drugs) and len(set(positions)) == len(drugs) else []
 
 
 # --- responses -----------------------------------------------------------------------------------
