@@ -27,7 +27,7 @@ DATA_FILES: dict[str, dict | None] = {
     "citation.json": None,
     "cohort.json": {"own_cues": None, "local_cues": None, "other_cues": None},
     "concepts.json": {"concepts": None, "grammar": dict.fromkeys(_GRAMMAR)},
-    "drugs.json": {"classes": None, "class_labels": None, "agents": None, "class_terms": None},
+    "drugs.json": {"classes": None, "class_labels": None, "agents": None, "class_terms": None, "spelling_variants": None},
     "figures.json": {"cohort_ranking": dict.fromkeys(_RANKING), "resolution": None},
     "limits.json": None,
     "pdf.json": {"furniture_cues": None},
@@ -93,6 +93,15 @@ def terms() -> tuple[Term, ...]:
     for bone, names in sites["sites"].items():
         out += [Term(n.lower(), "SITE", bone) for n in names]
     out += [Term(n.lower(), "NOT_SITE", n) for n in sites["not_sites"]]
+    # Each term in both spellings ("tumor" / "tumour"), listed once.
+    seen = {(t.label, t.text) for t in out}
+    for term in list(out):
+        for a, b in drugs["spelling_variants"]:
+            for old, new in ((a, b), (b, a)):
+                text = term.text.replace(old, new)
+                if text != term.text and (term.label, text) not in seen:
+                    seen.add((term.label, text))
+                    out.append(Term(text, term.label, term.key, term.drug_class, term.agent))
     return tuple(out)
 
 

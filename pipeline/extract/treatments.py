@@ -279,6 +279,13 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
             if groups and d.first - m.last <= 2 and all(t.text in ("a", "an", "the") for t in tokens[m.last:d.first]):
                 add(d, m, m.first, d.last)
                 continue
+            # a list of counts and drugs after the treatment word: "The shares given other drugs were
+            # 100% anti-inflammatory agents, 50% systemic corticosteroids, ..."
+            stops = grammar()["phrase_stops"]
+            if any(start <= i < m.first for i in treat) and d.first - m.last <= 2 and not responds and all(
+                    x.text[0].isalpha() and x.text not in stops and x.concept is None for x in tokens[m.last:d.first]):
+                add(d, m, m.first, d.last)
+                continue
         # "received sulfasalazine and short-term corticosteroids": one count for the drugs listed
         if groups and groups[-1].drug is drugs[k - 1] and k and _listed(tokens, drugs[k - 1].last, d.first):
             g = groups[-1]
