@@ -286,6 +286,12 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
                     x.text[0].isalpha() and x.text not in stops and x.concept is None for x in tokens[m.last:d.first]):
                 add(d, m, m.first, d.last)
                 continue
+        # "four partial responders to NSAID therapy additionally received sulfasalazine": the count of
+        # a subject whose noun phrase names an earlier drug
+        subject = _subject_through(tokens, mentions, drugs[k - 1], d, start, treat) if k and not before else None
+        if subject is not None:
+            add(d, subject, subject.first, d.last)
+            continue
         # "received sulfasalazine and short-term corticosteroids": one count for the drugs listed
         if groups and groups[-1].drug is drugs[k - 1] and k and _listed(tokens, drugs[k - 1].last, d.first):
             g = groups[-1]
@@ -297,6 +303,23 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
         for g in groups:
             g.alone = False
     return [g for g in groups if not _umbrella(tokens, g.drug, drugs)]
+
+
+def _subject_through(tokens: list[Token], mentions: list[Mention], earlier: Drug, d: Drug, start: int,
+                     treat: list[int]) -> Mention | None:
+    """The count before `earlier` whose noun phrase `earlier` is part of ("four partial responders to
+    NSAID therapy", "12 children on methotrexate"), when a treatment word joins it to `d`."""
+    m = next((m for m in reversed(mentions) if start <= m.first and m.last <= earlier.first), None)
+    if m is None or not any(earlier.last <= i < d.first for i in treat):
+        return None
+    words = tokens[m.last:earlier.first]
+    if not words or words[-1].text not in ("to", "on", "with", "of", "under") or any(
+            t.concept == "treat" or t.is_quantity or not t.text[0].isalpha() for t in words):
+        return None
+    between = tokens[earlier.last:d.first]
+    if any(t.is_quantity or t.text in (",", ";", "(") for t in between) or len(between) > 5:
+        return None
+    return m
 
 
 def _umbrella(tokens: list[Token], d: Drug, drugs: list[Drug]) -> bool:
