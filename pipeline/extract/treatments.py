@@ -202,6 +202,12 @@ def _count_of(ctx: Context, a: Analysed, m: Mention) -> tuple[int, bool] | None:
     return None
 
 
+def _new_clause(tokens: list[Token], lo: int, hi: int) -> bool:
+    """Does a clause of its own start between tokens lo and hi (", and", ", but", ";")?"""
+    return any(tokens[j].text == ";" or (tokens[j].text == "," and tokens[j + 1].text in ("and", "but", "while", "whereas"))
+               for j in range(lo, min(hi, len(tokens) - 1)))
+
+
 def _between_ok(tokens: list[Token], lo: int, hi: int, allowed: frozenset) -> bool:
     return all(t.text in allowed or t.concept in ("person", "treat") for t in tokens[lo:hi])
 
@@ -217,11 +223,17 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
     used: set[int] = set()
 
     # "three out of 18 patients treated with MTX had sufficient effect": in a statement of response,
-    # the treated are the denominator; elsewhere ("etanercept (n = 4/30)") the count.
-    responding = any(t.concept in CUES for t in tokens)
+    # the treated are the denominator; elsewhere ("etanercept (n = 4/30)", "ten children (10/36)
+    # had been given antibiotics, and none of them improved") the count.
+    cues = [i for i, t in enumerate(tokens) if t.concept in CUES]
+
+    def responding(m: Mention) -> bool:
+        """Is a response said of the count's own clause (not of a clause joined by ", and")?"""
+        lo, hi = clause_start(tokens, m.first), clause_stop(tokens, m.first)
+        return any(lo <= i < hi and not _new_clause(tokens, min(m.last, i), max(m.first, i)) for i in cues)
 
     def add(d: Drug, m: Mention, lo: int, hi: int):
-        got = (m.total, False) if m.total and responding else _count_of(ctx, a, m)
+        got = (m.total, False) if m.total and responding(m) else _count_of(ctx, a, m)
         if got is None or id(m) in used:
             return
         if any(t.text in grammar()["repeats"] for t in tokens[max(0, min(lo, m.first) - 2):max(hi, m.last)]):
