@@ -66,9 +66,9 @@ def extracted(report):
     return sorted(f["study_id"] for f in report.files if not f["cached"])
 
 
-def test_jobs_1_and_jobs_2_give_the_same_outputs(papers, tmp_path):
-    one, two = tmp_path / "one", tmp_path / "two"
-    run(papers, one, settings=BatchSettings(jobs=1))
+def test_jobs_1_and_jobs_2_give_the_same_outputs(run_once, tmp_path):
+    papers, one = run_once   # the module's run with jobs=1, read only
+    two = tmp_path / "two"
     run(papers, two, settings=BatchSettings(jobs=2))
     assert records_without_time(one) == records_without_time(two)
     assert len(records_without_time(one)) == 6
