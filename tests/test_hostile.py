@@ -1,7 +1,8 @@
 """Hostile inputs, records and concurrency (issue 16): nothing lost, mixed up or silently left out.
 
 One test (at least) per numbered fault of the issue, named after it. Every test builds its own
-folders in tmp_path from the seed papers; corpus/ is never written.
+folders in tmp_path from the seed papers, or starts from a copy of the session's first run of them
+(`ran`: conftest.seed_run) where it changes outputs only; corpus/ is never written.
 """
 import contextlib
 import errno
@@ -37,6 +38,13 @@ def papers(tmp_path):
     for seed in (ARTICLE, ABSTRACT):
         shutil.copy(seed, folder)
     return folder
+
+
+@pytest.fixture
+def ran(seed_papers, seed_run, tmp_path):
+    """seed_papers (shared: read them, never change them) and a copy of seed_run in tmp_path: the
+    output folder of a first run of them, its cache knowing both."""
+    return seed_papers, shutil.copytree(seed_run, tmp_path / "out")
 
 
 def cli(*args):
@@ -113,9 +121,8 @@ def test_1_a_file_name_that_is_not_utf8_is_read_and_shown_escaped(papers, tmp_pa
 
 # ---- 2. records nested 10,000 deep, holding a 5,000-digit number, or a FIFO ------------------
 
-def test_2_hostile_records_are_each_named_and_stop_nothing(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=ONE)
+def test_2_hostile_records_are_each_named_and_stop_nothing(ran):
+    papers, out = ran   # as a first run of the papers leaves them
     records = out / "records"
     (records / "deep.json").write_text("[" * 10_000 + "]" * 10_000)
     big = records / f"{ABSTRACT.stem}.json"
@@ -174,9 +181,8 @@ def test_3_a_255_byte_file_name_gets_a_record_and_later_runs_work(papers, tmp_pa
 
 # ---- 4. a curated record renamed onto another study -------------------------------------------
 
-def test_4_a_record_renamed_onto_another_study_is_kept_untouched_and_reported(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=ONE)
+def test_4_a_record_renamed_onto_another_study_is_kept_untouched_and_reported(ran):
+    papers, out = ran   # as a first run of the papers leaves them
     article, abstract = out / "records" / f"{ARTICLE.stem}.json", out / "records" / f"{ABSTRACT.stem}.json"
     record = load(article)
     record["figures"]["n_male"].update(value=9, status="curated")
@@ -263,9 +269,8 @@ def test_6_a_deleted_paper_is_orphaned_and_a_renamed_one_keeps_its_study(papers,
 
 # ---- 7. a broken curated record ---------------------------------------------------------------
 
-def test_7_a_run_that_kept_an_invalid_record_says_so_and_keeps_its_rows_marked(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=ONE)
+def test_7_a_run_that_kept_an_invalid_record_says_so_and_keeps_its_rows_marked(ran):
+    papers, out = ran   # as a first run of the papers leaves them
     path = out / "records" / f"{ARTICLE.stem}.json"
     before_outcomes = rows(out, "outcomes.csv").query("study_id == @ARTICLE.stem")
     path.write_text(path.read_text().replace('"value": 8,', '"value": "eight",', 1))
@@ -478,9 +483,8 @@ def test_12_a_valid_record_kept_because_it_changed_is_not_sent_to_validate(tmp_p
     assert "changed on disk during the run" in caplog.text and "validate" not in caplog.text
 
 
-def test_12_evidence_outside_the_text_is_an_error(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=ONE)
+def test_12_evidence_outside_the_text_is_an_error(ran):
+    papers, out = ran   # as a first run of the papers leaves them
     path = out / "records" / f"{ABSTRACT.stem}.json"
     record = load(path)
     evidence = record["figures"]["n_patients"]["evidence"][0]
@@ -507,9 +511,8 @@ def test_12_a_pdf_cut_at_the_page_limit_says_so_in_the_run_report(tmp_path, monk
     assert result.files[0]["notes"][0].startswith("read the first 2 of ")
 
 
-def test_12_a_huge_curator_note_is_not_copied_whole_into_history(papers, tmp_path):
-    out = tmp_path / "out"
-    run(papers, out, settings=ONE)
+def test_12_a_huge_curator_note_is_not_copied_whole_into_history(ran):
+    papers, out = ran   # as a first run of the papers leaves them
     path = out / "records" / f"{ARTICLE.stem}.json"
     record = load(path)
     note = "n" * 1_000_000

@@ -171,7 +171,12 @@ def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(pool
     assert nsaid.k == 3 and nsaid.n_total == 60
 
 
-def test_confidence_threshold_is_a_setting(out_dir, pooled_once):
+def test_confidence_threshold_is_a_setting(out_dir, pooled_once, monkeypatch):
+    from pipeline.meta import run as meta
+
+    # What is pooled, not how it is drawn (the plots: test_outputs_are_written_with_plots_...):
+    # no forest plots, most of a run's time.
+    monkeypatch.setattr(meta, "forest_plot", lambda *args, **kwargs: [])
     strict = run_meta(out_dir, MetaSettings(min_confidence=0.75))
     assert ("bisphosphonate", "mri") not in strict.groups_pooled  # both rows below 0.75
     assert "s17" in set(strict.excluded.study_id)
