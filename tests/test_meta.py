@@ -171,7 +171,12 @@ def test_conflict_low_confidence_and_missing_counts_are_excluded_and_listed(pool
     assert nsaid.k == 3 and nsaid.n_total == 60
 
 
-def test_confidence_threshold_is_a_setting(out_dir, pooled_once):
+def test_confidence_threshold_is_a_setting(out_dir, pooled_once, monkeypatch):
+    from pipeline.meta import run as meta
+
+    # What is pooled, not how it is drawn (the plots: test_outputs_are_written_with_plots_...):
+    # no forest plots, most of a run's time.
+    monkeypatch.setattr(meta, "forest_plot", lambda *args, **kwargs: [])
     strict = run_meta(out_dir, MetaSettings(min_confidence=0.75))
     assert ("bisphosphonate", "mri") not in strict.groups_pooled  # both rows below 0.75
     assert "s17" in set(strict.excluded.study_id)
@@ -308,11 +313,14 @@ def test_metafor_reproduces_every_pooled_row(pooled_once, tmp_path_factory):
                                        merged.loc[rows, f"{column}_metafor"].to_numpy(), decimal=4, err_msg=column)
 
 
-def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_factory):
+def test_cli_meta_command_pools_and_reports_missing_outcomes(out_dir, tmp_path_factory, monkeypatch):
     from typer.testing import CliRunner
 
     from pipeline.cli import app
+    from pipeline.meta import run as meta
 
+    # The command, its message and exit status, not the drawing (the plots have tests of their own).
+    monkeypatch.setattr(meta, "forest_plot", lambda *args, **kwargs: [])
     done = CliRunner().invoke(app, ["meta", "--out", str(out_dir)])
     assert done.exit_code == 0, done.output
     assert "pooled 7 group(s)" in done.output

@@ -1,7 +1,6 @@
 """End to end: a folder of papers in, validated records, tables and a run report out."""
 import json
 import shutil
-import subprocess
 import sys
 
 import pandas as pd
@@ -88,20 +87,35 @@ def test_garbage_files_fail_alone_and_the_batch_goes_on(tmp_path):
     assert studies.set_index("study_id").loc[ABSTRACT.stem, "n_patients"] == 25
 
 
-def test_cli_exit_status_and_one_line_errors(tmp_path):
+def crmo_extract(capfd, monkeypatch, *args):
+    """`crmo-extract ARGS` in this process through the console script's own entry point
+    (pipeline.cli.main, which turns an error into one line, never a traceback, as
+    `python -m pipeline.cli` does): its exit status, stdout and stderr (file descriptors, so a
+    worker's output is caught as well)."""
+    from pipeline.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["crmo-extract", *map(str, args)])
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as ended:
+        main()
+    out, err = capfd.readouterr()
+    return ended.value.code, out, err
+
+
+def test_cli_exit_status_and_one_line_errors(tmp_path, capfd, monkeypatch):
     src = make_batch(tmp_path)
     out = tmp_path / "out"
-    cli = [sys.executable, "-m", "pipeline.cli"]
-    done = subprocess.run([*cli, "run", str(src), "--out", str(out)], capture_output=True, text=True)
-    assert done.returncode == 1
-    errors = [line for line in done.stderr.splitlines() if "failed:" in line]
-    assert len(errors) == 4 and all("Traceback" not in line for line in done.stderr.splitlines())
+    # The default --jobs: a pool of worker processes.
+    code, _, stderr = crmo_extract(capfd, monkeypatch, "run", src, "--out", out)
+    assert code == 1
+    errors = [line for line in stderr.splitlines() if "failed:" in line]
+    assert len(errors) == 4 and all("Traceback" not in line for line in stderr.splitlines())
     assert any(line.endswith("garbage.txt: failed: binary content in a .txt file: give the paper's text, or rename a PDF to .pdf") for line in errors)
     # A clean batch exits 0: in this process (typer's CliRunner), where spaCy is loaded already.
     ok = CliRunner().invoke(app, ["run", str(CORPUS), "--out", str(tmp_path / "ok"), "--jobs", "1"])
     assert ok.exit_code == 0, ok.output
-    usage = subprocess.run([*cli, "run", str(tmp_path / "missing")], capture_output=True, text=True)
-    assert usage.returncode == 2 and usage.stderr.strip().startswith("error: input folder not found")
+    code, _, stderr = crmo_extract(capfd, monkeypatch, "run", tmp_path / "missing")
+    assert code == 2 and stderr.strip().startswith("error: input folder not found")
 
 
 def test_outputs_are_the_contract(seed_run):
