@@ -15,9 +15,10 @@ def outcomes(record):
 
 def test_article_figures(seed_records):
     f = figures(seed_records[ARTICLE.stem])
-    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_multifocal", "n_relapse",
+    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_multifocal", "n_unifocal", "n_relapse",
                                   "mean_lesions_per_patient")} == {
-        "n_patients": 15, "n_male": 8, "n_female": 7, "n_multifocal": 15, "n_relapse": 4, "mean_lesions_per_patient": 6}
+        "n_patients": 15, "n_male": 8, "n_female": 7, "n_multifocal": 15, "n_unifocal": 0, "n_relapse": 4,
+        "mean_lesions_per_patient": 6}
     assert [f.get(f"age_onset_{p}") for p in ("stat", "value", "min", "max", "unit")] == ["median", 9.0, 0.6, 15.0, "years"]
     assert [f.get(f"diagnostic_delay_{p}") for p in ("stat", "value", "min", "max", "unit")] == ["median", 23, 1.5, 68, "months"]
     # "The median (min.-max.) follow-up time": the sentencizer splits after "(min.", the stat is found anyway.
@@ -71,8 +72,9 @@ def test_other_cohorts_figures_are_absent(seed_records):
 
 def test_abstract_figures(seed_records):
     f = figures(seed_records[ABSTRACT.stem])
-    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_unifocal", "mean_lesions_per_patient")} == {
-        "n_patients": 25, "n_male": 9, "n_female": 16, "n_unifocal": 14, "mean_lesions_per_patient": 1.6}
+    assert {k: f.get(k) for k in ("n_patients", "n_male", "n_female", "n_unifocal", "n_multifocal",
+                                  "mean_lesions_per_patient")} == {
+        "n_patients": 25, "n_male": 9, "n_female": 16, "n_unifocal": 14, "n_multifocal": 11, "mean_lesions_per_patient": 1.6}
     assert {k[5:]: v for k, v in f.items() if k.startswith("site_")} == {"tibia": 8, "femur": 7, "clavicle": 7, "fibula": 4}
 
 
