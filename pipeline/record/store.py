@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -49,8 +50,15 @@ def atomic_write(path: Path, write: Callable[[Path], None], durable: bool = True
     """
     path = Path(path)
     tmp = _filled_temporary(path, write, durable)
-    try:
+    with _dropped_on_failure(tmp, path):
         os.replace(tmp, path)
+
+
+@contextmanager
+def _dropped_on_failure(tmp: Path, path: Path):
+    """Remove the temporary file if the block fails; an OSError becomes a WriteError naming `path`."""
+    try:
+        yield
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise WriteError(path, exc) from None
@@ -68,19 +76,13 @@ def _filled_temporary(path: Path, write: Callable[[Path], None], durable: bool) 
         raise WriteError(path, exc) from None
     os.close(fd)
     tmp = Path(name)
-    try:
+    with _dropped_on_failure(tmp, path):
         write(tmp)
         if durable:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         # mkstemp creates the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriteError(path, exc) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return tmp
 
 
