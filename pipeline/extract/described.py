@@ -295,11 +295,6 @@ def _statements(a: Analysed) -> Iterator[tuple[Anchor, Value]]:
 AGE_OF = {"onset": "age_onset", "diagnosis": "age_diagnosis"}  # the age field of each event
 
 
-# Words inside a follow-up's bracket that say when it was measured from: "(median time after baseline, 11.5 months)".
-FROM_WORDS = frozenset({"time", "duration", "interval", "period", "after", "since", "from", "baseline", "diagnosis",
-                        "treatment", "start", "onset", "first", "visit", "the"})
-
-
 def _named_before_bracket(tokens: list[Token], lo: int, k: int, phrases) -> list[Anchor]:
     """A value in a bracket after the name of its statistic: "at follow-up (median, 11.5 months)"."""
     b = next((j for j in range(k - 1, lo - 1, -1) if tokens[j].text in ("(", "[")), None)
@@ -314,7 +309,8 @@ def _named_before_bracket(tokens: list[Token], lo: int, k: int, phrases) -> list
     if anchor is None:
         return []
     inner = tokens[b + 1:k]
-    allowed = FROM_WORDS if anchor.field == "followup" else frozenset()
+    # Words that say when a follow-up was measured from: "(median time after baseline, 11.5 months)".
+    allowed = set(grammar()["measured_from"]) if anchor.field == "followup" else set()
     if not all(t.concept in ("mean", "median") or t.text in (",", ":", "=") or t.text in allowed for t in inner):
         return []
     stat = next((t.concept for t in inner if t.concept in ("mean", "median")), None)

@@ -517,7 +517,7 @@ def responses(ctx: Context, a: Analysed, drugs: list[Drug], groups: list[Group],
                 # "all 29 patients had been treated with NSAIDs ... without achieving remission"
                 out += [Response(g.drug, 0, g.count, "clinical", g.span) for g in groups]
             continue
-        if target is not None and target.value is not None and any(t.text in ("with", "including") for t in tokens[max(0, i - 2):i]) \
+        if target is not None and target.value is not None and any(t.text in grammar()["part_of"] for t in tokens[max(0, i - 2):i]) \
                 and any(target.value < r.responded for r in out):
             continue  # "a response in 24 of 29, with complete remission in 15": a part of the response just stated
         if target is not None:
@@ -940,7 +940,7 @@ def _title_drug(ctx: Context, names: dict[str, Drug]) -> Group | None:
         return None
     a = Analysed(first)
     # "... refractory to NSAIDs", "after failure of methotrexate": what the cohort had before.
-    before = {"refractory", "resistant", "unresponsive", "failure", "failing", "intolerant"}
+    before = set(grammar()["refractory_words"])
     drugs = [d for d in drugs_of(a, names) if not any(t.text in before for t in a.tokens[max(0, d.first - 3):d.first])]
     if len({d.cls for d in drugs}) != 1:
         return None
