@@ -42,7 +42,6 @@ def resolution() -> Resolution:
 
 Span = tuple[int, int, str]  # (start, end, section) in the normalised text
 _DIGIT = re.compile(r"\d")
-_N_LABEL = re.compile(r"\(\s*n\s*[=:]\s*\d", re.I)
 _N_LABELS = re.compile(r"\(\s*n\s*[=:]\s*\d+\s*\)", re.I)
 _LABEL_ONLY = re.compile(r"table\s+\w+\s*[-.:\u2013\u2014]?\s*$", re.I)
 
@@ -147,7 +146,7 @@ class Context:
                 # "Bone Lesions Children" / "(n = 41) (n = 20)".
                 header = Analysed(_joined(paper, header.sentence, s))
                 continue
-            elif header is None and (caption or (not valued and len(_N_LABEL.findall(s.text)) >= 2)):
+            elif header is None and (caption or (not valued and len(_N_LABELS.findall(s.text)) >= 2)):
                 # The first row names the value columns; without a caption, a row before any figures
                 # that labels two columns with their n ("Bone Lesions (n = 73) Children (n = 19)") does.
                 header = Analysed(s)
