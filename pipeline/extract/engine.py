@@ -160,7 +160,8 @@ class Context:
     @cached_property
     def paper_sentences(self) -> list[Analysed]:
         """Every own-cohort prose sentence, with or without a number (for a paper's definitions)."""
-        return [Analysed(s) for s in self.paper.sentences if s.own and not s.table]
+        analysed = {id(a.sentence): a for a in self.own}  # read once: the same sentence, the same tokens
+        return [analysed.get(id(s)) or Analysed(s) for s in self.paper.sentences if s.own and not s.table]
 
     @property
     def prose(self) -> list[Analysed]:

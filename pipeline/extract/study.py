@@ -696,7 +696,7 @@ def field_counts(ctx: Context) -> Iterator[Candidate]:
         if a.table:
             yield from _table_row(ctx, a)
             continue
-        pairs = list(_pairs(a)) + list(_one_label_pair(ctx, a))
+        pairs = _pairs(a) + list(_one_label_pair(ctx, a))
         paired = {id(m) for m, _, _ in pairs}
         pairs, ratios = _sex_ratios(ctx, a, pairs)
         yield from ratios
@@ -864,10 +864,16 @@ def _table_row(ctx: Context, a: Analysed) -> Iterator[Candidate]:
         yield from _count_candidates(ctx, a, label, r)
 
 
-def _pairs(a: Analysed) -> Iterator[tuple[Mention, Mention, Reading]]:
+def _pairs(a: Analysed) -> list[tuple[Mention, Mention, Reading]]:
     """Labels listed together, then as many counts, read in order: "female/male: 81/34", "Girls
     outnumbered boys (22/36 vs 14/36)", "tibia, femur and pelvis in 10, 8 and 5 respectively".
-    Yields (the mention read, the count it stands for, its reading)."""
+    (the mention read, the count it stands for, its reading) of each."""
+    if "pairs" not in a.derived:
+        a.derived["pairs"] = list(_listed_pairs(a))
+    return a.derived["pairs"]
+
+
+def _listed_pairs(a: Analysed) -> Iterator[tuple[Mention, Mention, Reading]]:
     tokens, joiners = a.tokens, grammar()["joiners"]
     mentions = a.mentions
     k = 0

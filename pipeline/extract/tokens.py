@@ -9,8 +9,8 @@ spaCy vocabulary component (`Sentence.ents`), which knows their negation.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator, NamedTuple
 
 from ..core import vocab
 from .quantities import WORDS, Quantity, read_quantities
@@ -22,8 +22,8 @@ _TO = re.compile(r"-to-", re.I)
 _FOLD = str.maketrans({"α": "a", "β": "b", "’": "'", "–": "-", "—": "-", "−": "-"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One word, mark or quantity. A named tuple: a paper's sentences make hundreds of thousands."""
     start: int              # offsets in the sentence text
     end: int
     text: str               # lower case, Greek letters as their Latin stand-ins
@@ -45,7 +45,7 @@ def lexicon() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
     out: dict[tuple[str, ...], str] = {}
     for concept, phrases in data.items():
         for phrase in phrases:
-            key = tuple(t.text for t in _words(phrase))
+            key = tuple(w[2] for w in _words(phrase, 0, len(phrase)))
             if key in out and out[key] != concept:
                 raise ValueError(f"concepts.json: {phrase!r} is listed under both {out[key]!r} and {concept!r}")
             out[key] = concept
@@ -55,71 +55,61 @@ def lexicon() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
     return out, {w: tuple(sorted(ns, reverse=True)) for w, ns in starts.items()}
 
 
-def _words(text: str, lo: int = 0, hi: int | None = None) -> list[Token]:
-    """The word and punctuation tokens of text[lo:hi], at their offsets in `text`."""
-    out = []
-    for m in _TOKEN.finditer(text, lo, len(text) if hi is None else hi):
+def _words(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str, None, bool]]:
+    """(start, end, folded text, no quantity, capital) of each word and mark of text[lo:hi]."""
+    for m in _TOKEN.finditer(text, lo, hi):
         word, start = m.group(), m.start()
         # "male-to-female", "one-to-one": the words of a ratio, each a token of its own.
         parts = _TO.split(word) if "-to-" in word.lower() else [word]
         for k, part in enumerate(parts):
             if k:
-                out.append(Token(start, start + 4, "to"))
+                yield start, start + 4, "to", None, False
                 start += 4
-            out.append(Token(start, start + len(part), part.lower().translate(_FOLD), capital=part[:1].isupper()))
+            yield start, start + len(part), part.lower().translate(_FOLD), None, part[:1].isupper()
             start += len(part)
-    return out
 
 
 def tokenize(text: str) -> list[Token]:
     """The tokens of one sentence or table row, quantities read whole and concepts tagged."""
-    tokens: list[Token] = []
+    raw: list[tuple] = []
     pos = 0
     for q in read_quantities(text):
         if q.start < pos:
             continue
-        tokens += _words(text, pos, q.start)
-        tokens.append(Token(q.start, q.end, text[q.start:q.end].lower(), quantity=q))
+        raw += _words(text, pos, q.start)
+        raw.append((q.start, q.end, text[q.start:q.end].lower(), q, False))
         pos = q.end  # a sex letter glued to it ("8M") is the next token, as in "8 M"
-    tokens += _words(text, pos)
-    return _references(_tag(_gaps(text, tokens)))
+    raw += _words(text, pos, len(text))
+    concepts = _concepts_of([r[2] for r in raw], [r[3] is not None for r in raw])
+    tokens, prev = [], 0
+    for (start, end, word, quantity, capital), (concept, first) in zip(raw, concepts):
+        space = text[prev:start]
+        gap = ("blank" if space.count("\n") >= 2 else "line") if "\n" in space else ""
+        if concept is not None:
+            quantity = None  # a number inside a phrase ("more than one lesion") is a word of it
+        elif quantity is not None and _after_reference(tokens):
+            quantity, concept = None, "reference"  # "Table 1", "p = 0.03", "grade 2"
+        tokens.append(Token(start, end, word, quantity, concept, first, capital, gap))
+        prev = end
+    return tokens
 
 
-def _references(tokens: list[Token]) -> list[Token]:
-    """A number after a reference word ("Table 1", "p = 0.03", "grade 2") is a word of the reference."""
-    out = list(tokens)
-    for i, t in enumerate(out):
-        if t.is_quantity and i and (out[i - 1].concept == "reference" or (
-                i > 1 and out[i - 1].text in ("=", "<", ">", ":") and out[i - 2].concept == "reference")):
-            out[i] = Token(t.start, t.end, t.text, None, "reference", False, t.capital, t.gap)
-    return out
+def _after_reference(tokens: list[Token]) -> bool:
+    """Do the tokens so far end in a reference word, or in one and "=", "<", ">" or ":"?"""
+    return bool(tokens) and (tokens[-1].concept == "reference" or (
+        len(tokens) > 1 and tokens[-1].text in ("=", "<", ">", ":") and tokens[-2].concept == "reference"))
 
 
-def _gaps(text: str, tokens: list[Token]) -> list[Token]:
-    out, prev = [], 0
-    for t in tokens:
-        space = text[prev:t.start]
-        gap = "blank" if space.count("\n") >= 2 else "line" if "\n" in space else ""
-        out.append(Token(t.start, t.end, t.text, t.quantity, t.concept, t.phrase_start, t.capital, gap) if gap else t)
-        prev = t.end
-    return out
-
-
-def _tag(tokens: list[Token]) -> list[Token]:
+def _concepts_of(words: list[str], numbers: list[bool]) -> list[tuple[str | None, bool]]:
+    """(concept, first word of its phrase) for each word: the longest phrase at each position wins."""
     phrases, starts = lexicon()
-    out = list(tokens)
+    out: list[tuple[str | None, bool]] = [(None, False)] * len(words)
     i = 0
-    while i < len(out):
-        for n in starts.get(out[i].text, ()):
-            if i + n > len(out):
-                continue
-            key = tuple(t.text for t in out[i:i + n])
-            concept = phrases.get(key)
-            if concept is not None and not (n == 1 and out[i].is_quantity):
-                # A number inside a phrase ("more than one lesion", "at least one") is a word of it.
-                for j in range(i, i + n):
-                    t = out[j]
-                    out[j] = Token(t.start, t.end, t.text, None, concept, j == i, t.capital, t.gap)
+    while i < len(words):
+        for n in starts.get(words[i], ()):
+            concept = phrases.get(tuple(words[i:i + n])) if i + n <= len(words) else None
+            if concept is not None and not (n == 1 and numbers[i]):
+                out[i:i + n] = [(concept, True)] + [(concept, False)] * (n - 1)
                 i += n
                 break
         else:
