@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from ..core.model import TABLE_CONFIDENCE, Figure
-from .engine import Analysed, Candidate, Context, Key, evidence_of, resolution
+from .engine import Analysed, Candidate, Context, Key, evidence_of, mark_conflict, resolution, supported
 from .mentions import Mention, clause_start, clause_stop
 from .study import STUDY, grammar, in_subgroup
 from .tokens import Token
@@ -543,7 +543,7 @@ def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
         parts = {"stat": next((c.extra["stat"] for c in agree if c.extra.get("stat")), None),
                  "value": best.value[0], "min": best.value[1], "max": best.value[2],
                  "unit": next((c.extra["unit"] for c in agree if c.extra.get("unit")), None)}
-        conf = min(0.99, best.confidence + resolution().support_per_statement * (len(agree) - 1))
+        conf = supported(best.confidence, len(agree))
         evidence = evidence_of(paper, agree)
         rival_evidence = [evidence_of(paper, [r]) for r in rivals]
         for part, value in parts.items():
@@ -551,13 +551,8 @@ def resolve_described(paper, candidates: list[Candidate]) -> dict[str, Figure]:
                 continue
             fig = Figure(value, list(evidence), best.rule, conf)
             if rivals:
-                fig.status = "conflict"
                 index = {"value": 0, "min": 1, "max": 2}.get(part)
-                shown = set(fig.evidence)
-                for r, ev in zip(rivals, rival_evidence):
-                    alt_value = r.value[index] if index is not None else r.extra.get(part)
-                    fig.alternatives.append({"value": alt_value, "rule": r.rule, "evidence": [e.to_json() for e in ev]})
-                    fig.evidence += [e for e in ev if e not in shown]
-                    shown.update(ev)
+                mark_conflict(fig, [(r.value[index] if index is not None else r.extra.get(part), r.rule, ev)
+                                    for r, ev in zip(rivals, rival_evidence)])
             figures[f"{name}_{part}"] = fig
     return figures

@@ -206,11 +206,26 @@ def evidence_of(paper: Paper, candidates: list[Candidate]):
     return out
 
 
-def _support(cs: list[Candidate]) -> tuple[bool, int, float]:
+def supported(confidence: float, statements: int) -> float:
+    """A value's confidence: its best statement's, raised for each other statement of it."""
+    return min(0.99, confidence + resolution().support_per_statement * (statements - 1))
+
+
+def mark_conflict(figure: Figure, rivals: list[tuple[Any, str, list]]) -> None:
+    """Make the figure a conflict with each (value, rule, evidence) stated against it: every value
+    and all their evidence stay in the record."""
+    figure.status = "conflict"
+    shown = set(figure.evidence)
+    for value, rule, evidence in rivals:
+        figure.alternatives.append({"value": value, "rule": rule, "evidence": [e.to_json() for e in evidence]})
+        figure.evidence += [e for e in evidence if e not in shown]
+        shown.update(evidence)
+
+
+def _standing(cs: list[Candidate]) -> tuple[bool, int, float]:
     # A value stated too unsurely for the tables never outranks a sure one, whatever its section.
     best = max(cs, key=lambda c: (c.confidence >= TABLE_CONFIDENCE, c.rank, c.confidence))
-    extra = resolution().support_per_statement * (len(cs) - 1)
-    return best.confidence >= TABLE_CONFIDENCE, best.rank, round(max(c.confidence for c in cs) + extra, 3)
+    return best.confidence >= TABLE_CONFIDENCE, best.rank, supported(max(c.confidence for c in cs), len(cs))
 
 
 def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
@@ -227,21 +242,14 @@ def resolve(paper: Paper, candidates: list[Candidate]) -> dict[Key, Figure]:
         by_value: dict[Any, list[Candidate]] = defaultdict(list)
         for c in cands:
             by_value[c.value].append(c)
-        ordered = sorted(by_value.items(), key=lambda kv: _support(kv[1]), reverse=True)
+        ordered = sorted(by_value.items(), key=lambda kv: _standing(kv[1]), reverse=True)
         value, cs = ordered[0]
         cs = sorted(cs, key=lambda c: (-c.rank, -c.confidence))
-        conf = min(0.99, max(c.confidence for c in cs) + resolution().support_per_statement * (len(cs) - 1))
-        figure = Figure(value, evidence_of(paper, cs), cs[0].rule, conf,
+        figure = Figure(value, evidence_of(paper, cs), cs[0].rule, supported(max(c.confidence for c in cs), len(cs)),
                         "derived" if all(c.derived for c in cs) else "extracted")
-        rivals = [(v, r) for v, r in ordered[1:]
+        rivals = [(v, r[0].rule, evidence_of(paper, r)) for v, r in ordered[1:]
                   if max(c.confidence for c in r) >= resolution().conflict_confidence and not all(c.derived for c in r)]
         if rivals and not figure.status == "derived":
-            figure.status = "conflict"
-            shown = set(figure.evidence)
-            for v, r in rivals:
-                ev = evidence_of(paper, r)
-                figure.alternatives.append({"value": v, "rule": r[0].rule, "evidence": [e.to_json() for e in ev]})
-                figure.evidence += [e for e in ev if e not in shown]
-                shown.update(ev)
+            mark_conflict(figure, rivals)
         figures[key] = figure
     return figures
