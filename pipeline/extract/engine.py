@@ -20,7 +20,7 @@ from ..nlp.paper import Mention as Entity
 from ..nlp.paper import Paper, Sentence
 from ..read.text import fold_case
 from .mentions import Mention, find_mentions
-from .tokens import Token, may_count, tokenize
+from .tokens import Token, tokenize
 
 
 @dataclass(frozen=True)
@@ -153,15 +153,9 @@ class Context:
                 continue
             if s.table and _DIGIT.search(s.text):
                 valued = True
-            if s.own and may_count(s.text):
+            if s.own:
                 own.append(Analysed(s, caption, header) if s.table else Analysed(s))
         return cls(paper, own)
-
-    @cached_property
-    def paper_sentences(self) -> list[Analysed]:
-        """Every own-cohort prose sentence, with or without a number (for a paper's definitions)."""
-        analysed = {id(a.sentence): a for a in self.own}  # read once: the same sentence, the same tokens
-        return [analysed.get(id(s)) or Analysed(s) for s in self.paper.sentences if s.own and not s.table]
 
     @property
     def prose(self) -> list[Analysed]:

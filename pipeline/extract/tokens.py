@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 from ..core import vocab
-from .quantities import WORDS, Quantity, read_quantities
+from .quantities import Quantity, read_quantities
 
 # A word: letters and digits with inner hyphens or apostrophes ("follow-up", "non-CNO", "HLA-B27",
 # "TNF-α"), "±" or "+/-", or one punctuation character ("/" too: "female/male" is three tokens).
@@ -115,31 +115,6 @@ def _concepts_of(words: list[str], numbers: list[bool]) -> list[tuple[str | None
         else:
             i += 1
     return out
-
-
-@lru_cache(maxsize=1)
-def _countable() -> re.Pattern:
-    data = vocab.load("concepts.json")["concepts"]
-    words = {p.split()[0] for c in ("all", "none") for p in data[c]}
-    return re.compile(rf"\d|{WORDS}|\b(?:{'|'.join(sorted(map(re.escape, words)))})\b", re.I)
-
-
-@lru_cache(maxsize=None)
-def _first_words(concept: str) -> re.Pattern:
-    words = {p.split()[0] for p in vocab.load("concepts.json")["concepts"][concept]}
-    return re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, words)))})\b", re.I)
-
-
-def may_name(text: str, concept: str) -> bool:
-    """Can the text name `concept` at all: does it hold the first word of one of its phrases? A
-    sentence that does not needs no tokens to say it does not."""
-    return _first_words(concept).search(text) is not None
-
-
-def may_count(text: str) -> bool:
-    """Can the text state a figure at all: does it hold a digit, a number word or a word like "all"
-    or "none"? Most sentences of a paper do not, and need no tokens."""
-    return _countable().search(text) is not None
 
 
 def concepts_in(tokens: list[Token], lo: int, hi: int) -> list[tuple[str, int]]:

@@ -35,7 +35,7 @@ from .study import (
     read_mention,
     shares_fit,
 )
-from .tokens import Token, may_name
+from .tokens import Token
 
 TREATMENTS = Registry()
 TREATED, RESPONDED = "n_treated", "n_responded"
@@ -447,9 +447,7 @@ def _outcome(tokens: list[Token], cue: int, lo: int, hi: int, default: str) -> s
 def default_outcome(ctx: Context) -> str:
     """mri when the paper defines response by imaging ("Therapeutic response was judged by the WB-MRI
     status of the lesions"), else clinical."""
-    for a in ctx.paper_sentences:
-        if not may_name(a.sentence.text, "mri"):
-            continue
+    for a in ctx.prose:
         t = a.tokens
         concepts = {c for c, _ in _concepts(t, 0, len(t))}
         words = {x.text for x in t}
@@ -911,9 +909,7 @@ def treatment_statements(ctx: Context) -> Iterator[Candidate]:
 def aliases(ctx: Context) -> dict[str, Drug]:
     """Abbreviations a paper defines for its drugs: "zoledronic acid (ZA)" makes "ZA" a drug."""
     out: dict[str, Drug] = {}
-    for a in ctx.paper_sentences:
-        if "(" not in a.sentence.text or not _names_drug(a):
-            continue
+    for a in ctx.prose:
         tokens, text = a.tokens, a.sentence.text
         for d in drugs_of(a):
             if d.last + 2 < len(tokens) and tokens[d.last].text == "(" and tokens[d.last + 2].text == ")":
@@ -921,11 +917,6 @@ def aliases(ctx: Context) -> dict[str, Drug]:
                 if 2 <= len(word) <= 6 and word[0].isupper() and not _term(word):
                     out[word] = d
     return out
-
-
-def _names_drug(a: Analysed) -> bool:
-    """Does the vocabulary find a drug in the sentence (without tokenising it)?"""
-    return any(e.label == "DRUG" for e in a.sentence.ents)
 
 
 _DISEASE = re.compile(r"osteomyelitis|osteitis|\bCNO\b|\bCRMO\b|\bSAPHO\b|hyperostosis", re.I)
@@ -953,9 +944,7 @@ def _sole_drug(ctx: Context, names: dict[str, Drug]) -> Group | None:
     "fell in the first month following IV-PAM", "A third IV-PAM course"): a study of that drug,
     given to the cohort. Named once or twice ("Pamidronate was the main treatment for refractory
     patients") it is one treatment among others the paper does not name."""
-    own = {id(a) for a in ctx.own}
-    found = [(a, d) for a in ctx.paper_sentences if a.sentence.section != "references"
-             and (_names_drug(a) or id(a) in own) for d in drugs_of(a, names)]
+    found = [(a, d) for a in ctx.prose if a.sentence.section != "references" for d in drugs_of(a, names)]
     if ctx.n is None or len({d.cls for _, d in found}) != 1 or len({id(a) for a, _ in found}) < 3:
         return None
     a, d = found[0]
