@@ -31,17 +31,13 @@ from bench_batch import DEV, ROOT, base_texts, paper_texts, write_texts  # noqa:
 SPEEDUPS = {
     "sentences": ("sentence_spans: sentence ends found without tokenising the text",
                   "spaCy's sentencizer over the tokenised chunk"),
-    "pre-test": ("may_name_a_term: sentences naming no term skip spaCy",
-                 "every sentence through the pipeline"),
-    "negex": ("FastNegex: one pass over the entities per doc", "negspacy's Negex"),
     "long words": ("make_doc: words over word_piece_chars tokenised in pieces (a safety limit)",
                    "nlp.make_doc"),
-    "headings": ("headings grouped by first letter in one regex", "a flat alternation, longest first"),
 }
 
 
 def without(names: str) -> None:
-    """Replace speed-ups `names` ("negex", "negex+headings") by their library calls, before the
+    """Replace speed-ups `names` ("sentences", "sentences+long words") by their library calls, before the
     pipeline is first used."""
     for name in names.split("+"):
         _without(name)
@@ -49,7 +45,6 @@ def without(names: str) -> None:
 
 def _without(name: str) -> None:
     from pipeline.nlp import language, paper
-    from pipeline.read import sections
 
     if name == "sentences":
         def sentencizer_spans(text: str) -> list[tuple[int, int]]:
@@ -57,20 +52,8 @@ def _without(name: str) -> None:
             doc = language.get_nlp().get_pipe("sentencizer")(doc)
             return [(s.start_char, s.end_char) for s in doc.sents] if len(doc) else []
         paper.sentence_spans = sentencizer_spans
-    elif name == "pre-test":
-        paper.may_name_a_term = lambda text: True
-    elif name == "negex":
-        from negspacy.negation import Negex
-        language.FastNegex = Negex   # the factory builds what this name holds
     elif name == "long words":
         language.make_doc = lambda text: language.get_nlp().make_doc(text)
-    elif name == "headings":
-        import re
-
-        def flat(headings: list[str]) -> tuple[str, str]:
-            alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in headings)
-            return alt, rf"(?=[A-Z])(?=(?i:{alt}))"
-        sections._alternation = flat
 
 
 def one_pass(folder: Path, name: str) -> dict:
