@@ -314,6 +314,7 @@ def test_8_a_paper_over_the_size_limit_is_failed_unread(papers, tmp_path):
 
 
 def test_8_one_long_token_reaches_the_tokenizer_in_pieces(monkeypatch, tmp_path):
+    from pipeline.nlp import fast_sentences
     from pipeline.nlp import language as nlp
 
     nlp.get_nlp()
@@ -329,7 +330,7 @@ def test_8_one_long_token_reaches_the_tokenizer_in_pieces(monkeypatch, tmp_path)
             return getattr(tokenizer, name)
 
     monkeypatch.setattr(nlp.get_nlp(), "tokenizer", Spy())
-    nlp._word_tokens.cache_clear()
+    fast_sentences._word_tokens.cache_clear()
     paper = tmp_path / "parens.txt"
     paper.write_text("Results\n\nFifteen patients received naproxen " + ")" * 8000 + ". Ten of 15 patients improved.\n")
     result = process_file(paper)

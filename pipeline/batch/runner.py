@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Iterator
 from .. import __version__
 from ..core.limits import limits
 from ..core.names import natural_study_id, shown
+from ..core.settings import Settings
 from ..read.document import ReadError, read_document
 from ..record.build import schema_ref_for
 from ..record.store import WriteError, atomic_write_json, atomic_write_text, recover_set_aside
@@ -58,8 +59,9 @@ class Result:
 
 
 @dataclass(frozen=True)
-class BatchSettings:
-    """How a batch runs. Unknown keys are rejected by name (`BatchSettings(jbos=2)` is a TypeError)."""
+class BatchSettings(Settings):
+    """How a batch runs. Unknown keys are rejected by name (`BatchSettings(jbos=2)` is a TypeError,
+    `BatchSettings.from_dict({"jbos": 2})` a SettingsError that suggests `jobs`)."""
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)   # 1: in this process, no pool
     time_limit: float = 120.0         # seconds per paper, whatever `jobs` is
     force: bool = False               # extract every paper, whatever the cache says

@@ -11,16 +11,18 @@ of that size, and a "word" longer than `word_piece_chars` is tokenised in pieces
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .settings import Settings
 from .vocab import load
 
 
 @dataclass(frozen=True)
-class Limits:
+class Limits(Settings):
     """Every bound is required: the numbers live in limits.json only."""
+
+    key_word = "limit"
 
     input_max_mb: float
     pdf_size_factor: float
@@ -32,15 +34,7 @@ class Limits:
     study_id_max_bytes: int
     history_note_max_chars: int
 
-    @classmethod
-    def from_dict(cls, values: dict) -> Limits:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(k for k in values if k not in known and not k.startswith("_"))
-        if unknown:
-            raise ValueError(f"unknown limit(s) in limits.json: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**{k: v for k, v in values.items() if k in known})
-
 
 @lru_cache(maxsize=1)
 def limits() -> Limits:
-    return Limits.from_dict(load("limits.json"))
+    return Limits.from_dict(load("limits.json"), source="pipeline/data/limits.json")

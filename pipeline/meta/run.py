@@ -6,8 +6,6 @@ workbook `exports.py`, the plots `plots.py`, the study labels `labels.py`.
 """
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ import pandas as pd
 
 from ..core.fields import OUTCOMES
 from ..core.model import TABLE_CONFIDENCE
+from ..core.settings import Settings
 from ..record.store import atomic_write_csv
 from ..tables.build import read_table
 from .exports import write_workbook
@@ -33,8 +32,10 @@ METAFOR_COLUMNS = ["study", "drug", "outcome", "xi", "ni", "study_id", "year"]
 
 
 @dataclass(frozen=True)
-class MetaSettings:
+class MetaSettings(Settings):
     """Knobs of the pooling step; build from a config dict with `MetaSettings.from_dict`."""
+
+    key_word = "meta setting"
 
     min_confidence: float = TABLE_CONFIDENCE  # the tables' own threshold
     level: float = 0.95
@@ -56,21 +57,6 @@ class MetaSettings:
             raise ValueError(f"forest_measure must be one of {MEASURES}, got {self.forest_measure!r}")
         if self.forest_method not in METHODS:
             raise ValueError(f"forest_method must be one of {METHODS}, got {self.forest_method!r}")
-
-    @classmethod
-    def from_dict(cls, values: dict) -> MetaSettings:
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = [key for key in values if key not in valid]
-        if unknown:
-            hints = []
-            for key in unknown:
-                close = difflib.get_close_matches(str(key), valid, n=1)
-                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            raise ValueError(
-                f"unknown meta setting(s): {', '.join(hints)}; valid keys are: {', '.join(valid)}"
-            )
-        return cls(**values)
-
 
 
 @dataclass

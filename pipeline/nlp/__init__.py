@@ -5,8 +5,9 @@ mentions with negation).
 registered by name); `paper.py` holds the Paper model every extraction rule reads and
 `document_to_paper`, which builds it.
 """
-from .language import get_nlp, make_doc, may_name_a_term, sentence_docs, sentence_spans
+from .fast_sentences import sentence_spans
+from .language import get_nlp, make_doc, sentence_docs
 from .paper import Paper, Sentence, document_to_paper
 
-__all__ = ["Paper", "Sentence", "document_to_paper", "get_nlp", "make_doc", "may_name_a_term",
-           "sentence_docs", "sentence_spans"]
+__all__ = ["Paper", "Sentence", "document_to_paper", "get_nlp", "make_doc", "sentence_docs",
+           "sentence_spans"]

@@ -14,7 +14,8 @@ from ..core import vocab
 from ..core.model import Document, Evidence, Section
 from ..read.sections import section_trust, text_to_sections
 from ..read.text import Normalised, fold_case, normalise
-from .language import may_name_a_term, sentence_docs, sentence_spans
+from .fast_sentences import sentence_spans
+from .language import sentence_docs
 
 # A citation marker glued to a word: "group7 has", "et al.15 have", "lesions.7", "cohorts.7,8".
 # The word's last character is matched, not looked behind at: the search then skips to letters.
@@ -217,10 +218,9 @@ def bounded(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _mentions_in(text: str, spans: list[tuple[int, int]]) -> list[Mention]:
     """The vocabulary entities of `text`, cut into the sentences `spans`, with offsets in `text`.
-    Only sentences that may name a term go through spaCy, one doc each: most of a paper need not."""
-    named = [(lo, hi) for lo, hi in spans if may_name_a_term(text[lo:hi])]
+    Each sentence is a doc of its own: NegEx's cue before a term reaches no further than its sentence."""
     out = []
-    for (lo, _), doc in zip(named, sentence_docs(text[lo:hi] for lo, hi in named)):
+    for (lo, _), doc in zip(spans, sentence_docs(text[lo:hi] for lo, hi in spans)):
         out += [Mention(e.start_char + lo, e.end_char + lo, e.label_, e.ent_id_, e._.negex) for e in doc.ents]
     return out
 

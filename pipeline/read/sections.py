@@ -33,14 +33,10 @@ def section_trust(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _heading_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+    # Longest first, so "Background and aims" wins over "Background"; white space in a heading
+    # matches any run of it (a heading broken over two lines).
     headings = sorted(_vocab()[0], key=len, reverse=True)
-    # The headings grouped by first letter, "a(?:bstract|ims|im)|b(?:ackground|...)|...": the regex
-    # engine tries alternatives one after another, so fifty flat ones cost fifty tries at every
-    # position. Each group keeps the longest-first order, so the same heading wins.
-    tails: dict[str, list[str]] = {}
-    for h in headings:
-        tails.setdefault(h[0].lower(), []).append(re.escape(h[1:]).replace(r"\ ", r"\s+"))
-    alt = "|".join(f"{re.escape(c)}(?:{'|'.join(t)})" for c, t in tails.items())
+    alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in headings)
     # A heading on a line of its own, maybe numbered ("2. Methods", "RESULTS:"). It starts at the
     # newline before the line rather than at ^, because the engine finds a leading character by a
     # fast scan but tries ^ at every position; _headings puts a newline before the first line.
@@ -51,7 +47,7 @@ def _heading_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]
     run_in = re.compile(rf"(?:^|(?<=[.!?])|(?<=[.!?)])[ \t]+|(?<=[a-z])(?=[A-Z]))(?P<h>(?=[A-Z])(?i:{alt}))"
                         rf"(?=:|[ \t]+[A-Z0-9]|[A-Z])", re.MULTILINE)
     # Where a run-in heading can start: the capital of a heading (see _run_in).
-    capital = re.compile("|".join(f"{re.escape(c.upper())}(?=(?i:{'|'.join(t)}))" for c, t in tails.items()))
+    capital = re.compile(rf"(?=[A-Z])(?=(?i:{alt}))")
     # Major headings capitalised mid-line with no stop before them ("... every consecutive
     # patient Results 17 patients took part"): prose does not capitalise these words mid-sentence.
     # The look-behind follows the space so that the engine scans for the space.

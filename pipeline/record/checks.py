@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
 from ..core.fields import DESCRIBED_STATS
 from ..core.model import Figure, OutcomeRow
+from ..core.settings import Settings
 from ..core.vocab import load
 
 PENALTY = 0.25
@@ -31,7 +32,9 @@ _YEARS = {"years": 1.0, "months": 1 / 12}
 
 
 @dataclass(frozen=True)
-class Bound:
+class Bound(Settings):
+    key_word = "key"
+
     min: float | None = None
     max: float | None = None
     unit: str | None = None   # "years": an age or a time, compared in years
@@ -39,8 +42,11 @@ class Bound:
 
 
 @dataclass(frozen=True)
-class Plausibility:
+class Plausibility(Settings):
     """pipeline/data/plausibility.json; its `_doc` says what each key means."""
+
+    key_word = "plausibility setting"
+
     low_confidence: float
     smallest: float
     largest_exact_integer: int
@@ -50,24 +56,14 @@ class Plausibility:
     disease_terms: tuple[str, ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> Plausibility:
-        data = {k: v for k, v in data.items() if k != "_doc"}
-        valid = [f.name for f in fields(cls)]
-        unknown = [k for k in data if k not in valid]
-        if unknown:
-            raise ValueError(f"unknown plausibility setting(s) {', '.join(map(repr, unknown))}; "
-                             f"valid settings: {', '.join(valid)}")
-        ranges = {}
-        for name, spec in data.get("ranges", {}).items():
-            bad = set(spec) - {f.name for f in fields(Bound)}
-            if bad:
-                raise ValueError(f"plausibility range {name!r}: unknown key(s) {', '.join(map(repr, sorted(bad)))}; "
-                                 f"valid keys: min, max, unit, why")
-            ranges[name] = Bound(**spec)
-        data["ranges"] = ranges
+    def from_dict(cls, values: dict, source: str | None = None) -> Plausibility:
+        where = cls._where(source)
+        data = cls.known_values(values, where)
+        data["ranges"] = {name: Bound.from_dict(spec, f"{where}: range {name!r}")
+                          for name, spec in data.get("ranges", {}).items()}
         data["not_above"] = tuple(tuple(pair) for pair in data.get("not_above", ()))
         data["disease_terms"] = tuple(data.get("disease_terms", ()))
-        return cls(**data)
+        return cls.build(data, where)
 
     @property
     def disease_pattern(self) -> re.Pattern:
@@ -76,7 +72,7 @@ class Plausibility:
 
 @lru_cache(maxsize=1)
 def plausibility() -> Plausibility:
-    return Plausibility.from_dict(load("plausibility.json"))
+    return Plausibility.from_dict(load("plausibility.json"), source="pipeline/data/plausibility.json")
 
 
 @lru_cache(maxsize=4)

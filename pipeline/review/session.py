@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..batch import lock
+from ..core.settings import Settings
 from ..record.curate import curation_history
 from ..record.store import atomic_write_json
 from ..record.validate import consistency_issues, record_issues
@@ -33,7 +34,7 @@ def default_curator() -> str:
 
 
 @dataclass
-class ReviewSettings:
+class ReviewSettings(Settings):
     out_dir: Path
     curator: str = field(default_factory=default_curator)
     papers_dir: Path | None = None       # where to look for papers whose source_file moved

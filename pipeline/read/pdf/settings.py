@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...core.settings import Settings
+
 
 @dataclass(frozen=True)
-class PdfSettings:
+class PdfSettings(Settings):
     # Longer documents are theses or supplements; the cohort figures of a paper are in its first
     # pages, so the rest is skipped (and the run report says so) rather than failing the paper.
     max_pages: int = 300
