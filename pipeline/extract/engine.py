@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from ..core import vocab
 from ..core.model import TABLE_CONFIDENCE, Figure
+from ..core.settings import Settings
 from ..nlp.paper import Mention as Entity
 from ..nlp.paper import Paper, Sentence
 from ..read.text import fold_case
@@ -24,7 +25,7 @@ from .tokens import Token, tokenize
 
 
 @dataclass(frozen=True)
-class Resolution:
+class Resolution(Settings):
     """How one figure's statements are resolved: `resolution` in pipeline/data/figures.json."""
     section_rank: dict[str, int]
     other_section_rank: int
@@ -34,11 +35,7 @@ class Resolution:
 
 @lru_cache(maxsize=1)
 def resolution() -> Resolution:
-    data = {k: v for k, v in vocab.load("figures.json")["resolution"].items() if not k.startswith("_")}
-    try:
-        return Resolution(**data)
-    except TypeError as e:  # names the missing or unknown key
-        raise ValueError(f"pipeline/data/figures.json: resolution: {e}") from None
+    return Resolution.from_dict(vocab.load("figures.json")["resolution"], source="pipeline/data/figures.json: resolution")
 
 Span = tuple[int, int, str]  # (start, end, section) in the normalised text
 _DIGIT = re.compile(r"\d")
