@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Iterator
 
 from ..core import vocab
 from ..core.model import Figure, OutcomeRow
 from .engine import Analysed, Candidate, Context, Key, Registry, Span, resolve
-from .mentions import Mention, clause_start, clause_stop
+from .mentions import Mention, clause_start, clause_stop, ends_clause
 from .quantities import counts_for_percent
 from .study import (
     LABELLING,
@@ -51,6 +51,7 @@ class Drug:
     last: int
     cls: str
     agent: str | None
+    abbreviation: str | None = None   # the one the paper defines for it in brackets, as printed: "ZA"
 
 
 @dataclass
@@ -151,7 +152,22 @@ def _drugs(a: Analysed, names: dict[str, Drug]) -> list[Drug]:
             merged[-1] = Drug(prev.first, d.last, d.cls, prev.agent or d.agent)
         else:
             merged.append(d)
-    return _combinations(a.tokens, merged)
+    return _combinations(a.tokens, [_with_abbreviation(a, d) for d in merged])
+
+
+def _with_abbreviation(a: Analysed, d: Drug) -> Drug:
+    """The drug with the abbreviation the paper defines for it in brackets right after it
+    ("zoledronic acid (ZA) (30%)", "anti-tumour necrosis factor (anti-TNF) agents"): what follows
+    the brackets follows the drug."""
+    tokens, last = a.tokens, d.last
+    if last < len(tokens) and tokens[last].text in (")", "]") and any(t.text in ("(", "[") for t in tokens[d.first:last]):
+        return replace(d, last=last + 1)  # the abbreviation is a drug term itself: "(anti-TNF" merged
+    if last + 2 < len(tokens) and tokens[last].text == "(" and tokens[last + 2].text == ")":
+        word = tokens[last + 1]
+        printed = a.sentence.text[word.start:word.end]
+        if not word.is_quantity and word.concept is None and len(printed) <= 10 and any(c.isupper() for c in printed):
+            return replace(d, last=last + 3, abbreviation=printed)
+    return d
 
 
 def _combinations(tokens: list[Token], drugs: list[Drug]) -> list[Drug]:
@@ -346,8 +362,9 @@ def _umbrella(tokens: list[Token], d: Drug, drugs: list[Drug]) -> bool:
 
 def _listed(tokens: list[Token], lo: int, hi: int) -> bool:
     between = [t.text for t in tokens[lo:hi]]
+    # ", however, ...": a new clause, not the next item
     return 0 < len(between) <= 4 and between[0] in (",", "and", "or", "plus") and not any(
-        t.is_quantity for t in tokens[lo:hi])
+        t.is_quantity or ends_clause(tokens, j) for j, t in enumerate(tokens[lo:hi], lo))
 
 
 def _all_given(ctx: Context, a: Analysed, d: Drug, start: int, treat: list[int]) -> Group | None:
@@ -910,12 +927,10 @@ def aliases(ctx: Context) -> dict[str, Drug]:
     """Abbreviations a paper defines for its drugs: "zoledronic acid (ZA)" makes "ZA" a drug."""
     out: dict[str, Drug] = {}
     for a in ctx.prose:
-        tokens, text = a.tokens, a.sentence.text
         for d in drugs_of(a):
-            if d.last + 2 < len(tokens) and tokens[d.last].text == "(" and tokens[d.last + 2].text == ")":
-                word = text[tokens[d.last + 1].start:tokens[d.last + 1].end]
-                if 2 <= len(word) <= 6 and word[0].isupper() and not _term(word):
-                    out[word] = d
+            word = d.abbreviation
+            if word and 2 <= len(word) <= 6 and word[0].isupper() and not _term(word):
+                out[word] = d
     return out
 
 
