@@ -52,6 +52,12 @@ class Drug:
     cls: str
     agent: str | None
     abbreviation: str | None = None   # the one the paper defines for it in brackets, as printed: "ZA"
+    parts: tuple[Drug, ...] = ()      # the agents of a class named in brackets right after it
+
+    @property
+    def named_agents(self) -> str | None:
+        """The agents named in brackets after the class: the row lists them, the class counts."""
+        return ", ".join(x.agent for x in self.parts) or None
 
 
 @dataclass
@@ -152,7 +158,43 @@ def _drugs(a: Analysed, names: dict[str, Drug]) -> list[Drug]:
             merged[-1] = Drug(prev.first, d.last, d.cls, prev.agent or d.agent)
         else:
             merged.append(d)
-    return _combinations(a.tokens, [_with_abbreviation(a, d) for d in merged])
+    return _combinations(a.tokens, _with_agents(a.tokens, [_with_abbreviation(a, d) for d in merged]))
+
+
+def _with_agents(tokens: list[Token], drugs: list[Drug]) -> list[Drug]:
+    """A class and the brackets after it that name agents of that class only ("antibiotics
+    (azithromycin, n = 7; doxycycline, n = 2) worked in 2/9", "anti-TNF (six with etanercept, one
+    with infliximab)"): one drug over the brackets, the agents its parts; what follows the brackets
+    is said of the class."""
+    out, i = [], 0
+    while i < len(drugs):
+        d = drugs[i]
+        close = _closing(tokens, d.last) if d.agent is None else None
+        inner = [x for x in drugs[i + 1:] if close is not None and x.first < close]
+        if inner and all(x.cls == d.cls and x.agent for x in inner):
+            out.append(replace(d, last=close + 1, parts=tuple(inner)))
+            i += 1 + len(inner)
+        else:
+            out.append(d)
+            i += 1
+    return out
+
+
+def _closing(tokens: list[Token], i: int) -> int | None:
+    """The token closing the bracket that opens at token i, within its clause, or None."""
+    if i >= len(tokens) or tokens[i].text not in ("(", "["):
+        return None
+    depth = 0
+    for j in range(i, len(tokens)):
+        if tokens[j].text in ("(", "["):
+            depth += 1
+        elif tokens[j].text in (")", "]"):
+            depth -= 1
+            if depth == 0:
+                return j
+        elif tokens[j].text == "." and ends_clause(tokens, j):
+            return None
+    return None
 
 
 def _with_abbreviation(a: Analysed, d: Drug) -> Drug:
@@ -327,6 +369,16 @@ def treated_groups(ctx: Context, a: Analysed, drugs: list[Drug]) -> list[Group]:
             continue
         if whole is not None:
             groups.append(whole)  # "All 36 children were started on naproxen"
+            continue
+        # "NSAIDs (ibuprofen, n = 12; naproxen, n = 8)": with no count of its own, the class's is the
+        # sum of its agents' counts in the brackets, unless they count responders ("remission with
+        # anti-TNF (six with etanercept, one with infliximab)")
+        inside = [m for m in mentions if d.first < m.first < d.last] if not cues else []
+        counts = [_tied_count(tokens, x, inside, set(), list(d.parts)) for x in d.parts]
+        if counts and all(counts) and len({id(m) for m in counts}) == len(counts):
+            got = [_count_of(ctx, a, m) for m in counts]
+            if all(got):
+                groups.append(Group(d, sum(g[0] for g in got), a.span_of(d.first, d.last), derived=True))
     if len({d.cls for d in drugs}) > 1:
         for g in groups:
             g.alone = False
@@ -499,8 +551,9 @@ def responses(ctx: Context, a: Analysed, drugs: list[Drug], groups: list[Group],
         return out
     # Drug by drug: "remission with pamidronate in 8/11 children and with TNF inhibitors in 5/7",
     # "Seven achieved remission with anti-TNF (...), three with methotrexate, one with pamidronate".
-    for d in drugs:
-        m = _tied_count(tokens, d, mentions, used_mentions, drugs)
+    named = sorted([*drugs, *(x for d in drugs for x in d.parts)], key=lambda d: d.first)  # with the agents in brackets
+    for d in named:
+        m = _tied_count(tokens, d, mentions, used_mentions, named)
         if m is None:
             continue
         c, i = _nearest_cue(tokens, cues, m, d)
@@ -907,15 +960,17 @@ def treatment_statements(ctx: Context) -> Iterator[Candidate]:
         groups = treated_groups(ctx, a, drugs)
         for g in groups:
             yield Candidate(Key(TREATED, g.drug.cls, None), g.count, [g.span], "treated",
-                            0.6 if cited else 0.75 if g.derived else 0.85, derived=g.derived, extra={"agent": g.drug.agent, "sentence": a.sentence.start})
+                            0.6 if cited else 0.75 if g.derived else 0.85, derived=g.derived,
+                            extra={"agent": g.drug.agent, "parts": g.drug.named_agents, "sentence": a.sentence.start})
         for r in responses(ctx, a, drugs, groups, discourse, outcome):
             cls = r.drug.cls if r.drug else "any"
-            agent = r.drug.agent if r.drug else None
+            agent, parts = (r.drug.agent, r.drug.named_agents) if r.drug else (None, None)
             yield Candidate(Key(RESPONDED, cls, r.outcome), r.responded, [r.span], "responded",
-                            0.6 if cited else 0.75 if r.derived else 0.85, derived=r.derived, extra={"agent": agent, "sentence": a.sentence.start})
+                            0.6 if cited else 0.75 if r.derived else 0.85, derived=r.derived,
+                            extra={"agent": agent, "parts": parts, "sentence": a.sentence.start})
             if r.treated is not None:
                 yield Candidate(Key(TREATED, cls, r.outcome), r.treated, [r.span], "responded_of",
-                                0.6 if cited else 0.85, extra={"agent": agent, "sentence": a.sentence.start})
+                                0.6 if cited else 0.85, extra={"agent": agent, "parts": parts, "sentence": a.sentence.start})
         discourse.groups += groups
         if groups:
             discourse.moved_on = False
@@ -1026,8 +1081,9 @@ def extract_outcomes(paper, ctx: Context) -> list[OutcomeRow]:
     figures = resolve(paper, _classes_over_agents(candidates))
     agents: dict[str, set[str]] = defaultdict(set)
     for c in candidates:
-        if c.extra.get("agent"):
-            agents[c.key.drug].update(c.extra["agent"].split(", "))
+        for named in (c.extra.get("agent"), c.extra.get("parts")):
+            if named:
+                agents[c.key.drug].update(named.split(", "))
     rows = []
     for key in sorted((k for k in figures if k.field == RESPONDED), key=lambda k: (k.drug, k.outcome)):
         treated = figures.get(Key(TREATED, key.drug, key.outcome)) or figures.get(Key(TREATED, key.drug, None))
