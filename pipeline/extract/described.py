@@ -467,6 +467,7 @@ def _number_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:
     """ "Patients had a mean number of foci of 3.5": the mean per patient; "the number of affected
     sites was 2-9": every patient had two or more, so all are multifocal."""
     tokens = a.tokens
+    yield from _mean_count_of_lesions(ctx, a)
     for i in range(len(tokens) - 3):
         if not (tokens[i].text == "number" and tokens[i + 1].text == "of" and tokens[i + 2].concept == "lesion"):
             continue
@@ -485,6 +486,42 @@ def _number_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:
             yield Candidate(Key("mean_lesions_per_patient"), v.value, [span], "lesions_per_patient", 0.8)
         if v.value is None and v.lo is not None and v.lo >= 2:
             yield from _all_multifocal(ctx, span)
+
+
+# Words that make the patients a mean is said of a subgroup.
+_QUALIFIERS = frozenset({"multifocal", "unifocal", "male", "female", "relapse", "laterality", "other_group"})
+
+
+def _mean_count_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:
+    """ "Patients had a mean of 3.4 lesions", "On average, the children had 2.8 foci", "The mean
+    lesion count was 3.1": a mean count of lesions, said of the patients, is the mean per patient."""
+    tokens = a.tokens
+    for k, t in enumerate(tokens):
+        if not t.is_quantity:
+            continue
+        noun = next((j for j in range(k + 1, min(k + 4, len(tokens))) if tokens[j].concept == "lesion"
+                     or not tokens[j].text.isalpha()), None)  # "3.4 lesions", "2.7 bone lesions"
+        if noun is not None and tokens[noun].concept == "lesion":
+            lo, hi = k, noun + 1
+        elif k >= 2 and tokens[k - 1].text in ("was", "of", ":", "=") and tokens[k - 2].text == "count" \
+                and tokens[k - 3:k - 2] and tokens[k - 3].concept == "lesion":
+            lo, hi = k - 3, k + 1                  # "lesion count was 3.1"
+        else:
+            continue
+        start, stop = clause_start(tokens, k), clause_stop(tokens, k)
+        concepts = {c for c, _ in _concepts(tokens, start, stop)}
+        words = {x.text for x in tokens[start:stop]}
+        means = [i for c, i in _concepts(tokens, start, k) if c == "mean"]
+        if not means or any(x.is_quantity for x in tokens[means[-1]:k]) or words & {"total", "overall", "median"} \
+                or not ("person" in concepts or "count" in words):
+            continue  # "the mean age was 9.1 years and 12 patients had 2 lesions"; "a total of 102 lesions"
+        if concepts & _QUALIFIERS:
+            continue  # "Patients with multifocal disease had a mean of 4.1 lesions": a subgroup's
+        m = Mention("lesions", k, k + 1, before=tuple(tokens[start:k]))
+        value = t.quantity.value
+        if in_subgroup(a, m, ctx.n) or not 0 < value < 100:
+            continue
+        yield Candidate(Key("mean_lesions_per_patient"), value, [a.span_of(min(lo, means[-1]), hi)], "lesions_per_patient", 0.75)
 
 
 def _all_multifocal(ctx: Context, span) -> Iterator[Candidate]:
