@@ -422,6 +422,8 @@ def _listed(tokens: list[Token], lo: int, hi: int) -> bool:
 def _all_given(ctx: Context, a: Analysed, d: Drug, start: int, treat: list[int]) -> Group | None:
     tokens = a.tokens
     t = next((i for i in reversed(treat) if start <= i < d.first), None)
+    if t is None and ctx.n is not None:
+        return _all_given_after(ctx, a, d, treat)
     if t is None or ctx.n is None:
         return None
     q = next((i for i in range(start, t) if tokens[i].concept == "all" and tokens[i].phrase_start), None)
@@ -432,6 +434,28 @@ def _all_given(ctx: Context, a: Analysed, d: Drug, start: int, treat: list[int])
     if count is None:
         return None
     return Group(d, count, a.span_of(q, d.last), derived=number is None)
+
+
+def _all_given_after(ctx: Context, a: Analysed, d: Drug, treat: list[int]) -> Group | None:
+    """ "NSAIDs were given to all patients", "Naproxen was started in every child": the drug, its
+    treatment word, then the quantifier and the people it counts."""
+    tokens = a.tokens
+    stop = clause_stop(tokens, d.first)
+    t = next((i for i in treat if d.last <= i < min(stop, d.last + 4)), None)
+    if t is None:
+        return None
+    q = next((i for i in range(t + 1, min(stop, t + 6)) if tokens[i].concept == "all" and tokens[i].phrase_start), None)
+    if q is None or tokens[q - 1].text in grammar()["hedges"] or any(
+            x.is_quantity or x.concept in CUES for x in tokens[d.last:q]):
+        return None
+    end = q + 1
+    while end < stop and tokens[end].concept == "all" and not tokens[end].phrase_start:
+        end += 1
+    if not (end < stop and tokens[end].concept == "person"):
+        return None  # "given to all lesions", "in all cases" with no one named
+    if end + 1 < stop and tokens[end + 1].text in ("with", "who", "whose", "that", "having", "whom"):
+        return None  # "given to all patients with spinal lesions": a group the words single out
+    return Group(d, ctx.n, a.span_of(d.first, end + 1), derived=True)
 
 
 def _respectively(a: Analysed, drugs: list[Drug], mentions: list[Mention]) -> list[tuple[Drug, Mention]]:
