@@ -19,7 +19,7 @@ class DataFileError(ValueError):
 # nested set names the keys of that entry too; None leaves the entry's contents to its reader
 # (limits and plausibility bounds are read into settings objects that check their own keys).
 _GRAMMAR = {"affect_verbs", "be", "combined", "diagnosis_words", "hedges", "joiners", "label_fillers", "measured_from",
-            "part_of", "phrase_stops", "predicate_stops", "refractory_words", "relative", "repeats", "subset_verbs",
+            "part_of", "phrase_stops", "predicate_stops", "prepositions", "refractory_words", "relative", "repeats", "subset_verbs",
             "sum_joiners"}
 _RANKING = {"confidence", "discussion", "enrolment", "final", "mention", "min_margin", "other_group", "part",
             "partition_sum", "reference", "screened", "share", "strong_score", "subgroup", "subset_verb", "title",

@@ -261,13 +261,14 @@ def _elides(tokens: list[Token], m: Mention) -> bool:
 
 def _has_predicate(a: Analysed, lo: int, hi: int) -> bool:
     """Does a verb follow the count's noun phrase ("and one received pamidronate")? Then the count
-    is the subject of its own statement, and words before it do not label it."""
+    is the subject of its own statement, and words before it do not label it; a preposition ("in",
+    "during follow-up") starts no statement of its own."""
     if lo >= hi:
         return False
     t = a.tokens[lo].text
     g = grammar()
     return (t in g["phrase_stops"] and t not in g["joiners"] and t not in g["relative"]
-            and t not in ("in", "of", "with", "at", "on", "for", "from"))
+            and t not in g["prepositions"])
 
 
 def _predicate(a: Analysed, lo: int, hi: int) -> tuple[str, int] | None:
