@@ -852,7 +852,8 @@ def _quantifier(tokens: list[Token], lo: int, i: int):
             end = _phrase_end(tokens, j)
             if end < i and tokens[end].is_quantity:
                 end = _phrase_end(tokens, end + 1) if tokens[end + 1].concept == "person" else end + 1
-            if end < i and tokens[end].concept not in ("person", "scope", None) or (
+            # "none of the 7 children treated with colchicine improved": the people, then what they were given
+            if end < i and tokens[end].concept not in ("person", "scope", "treat", None) or (
                     end < i and tokens[end].concept is None and tokens[end].text not in ("were", "was", "had", "with", "reached", "of", "showed", "achieved", "patients")):
                 return None  # "all reactions resolved": not people
             words = {x.text for x in tokens[j:i]}
