@@ -191,6 +191,8 @@ def _phrases(tokens: list[Token], lo: int, hi: int) -> list[tuple[int, int]]:
     """tokens[lo:hi] cut at "and", "," and ";" into phrases."""
     out, start = [], lo
     for j in range(lo, hi):
+        if tokens[j].text == "and" and any(t.text == "between" for t in tokens[start:j]):
+            continue  # "the interval between onset and diagnosis": the two ends of one span
         if tokens[j].text in ("and", ",", ";", "while", "whereas"):
             out.append((start, j))
             start = j + 1
