@@ -80,6 +80,11 @@ def read_value(tokens: list[Token], k: int, stop: int) -> Value | None:
             return Value(k, end, None, None, None, None)  # "two weeks to five years": no one unit
         return Value(k, end, None, lo, hi, unit or hi_unit)
     value = Value(k, i, q.value, unit=unit)
+    if i < stop and tokens[i].concept in ("mean", "median") and tokens[i].phrase_start:
+        j = i + 1  # "1.5 years on average": the statistic named after its value
+        while j < stop and tokens[j].concept == tokens[i].concept and not tokens[j].phrase_start:
+            j += 1
+        value, i = replace(value, last=j, stat=tokens[i].concept), j
     if i < stop and tokens[i].concept in SPREADS:        # "16.7±4.6", "11.8 (STDEV 7.9 a)"
         j = i + 1
         while j < stop and (tokens[j].is_quantity or tokens[j].concept == "time_unit" or tokens[j].text == "-"):
@@ -99,7 +104,7 @@ def read_value(tokens: list[Token], k: int, stop: int) -> Value | None:
         if close is None and not any(t.concept == "range" for t in inside):
             return value  # a comma that does not open a range
         end = j + 1 if close and j < stop else j
-        named = next((t.concept for t in inside if t.concept in ("mean", "median")), None)
+        named = next((t.concept for t in inside if t.concept in ("mean", "median")), value.stat)
         value = replace(value, last=end, stat=named)
         numbers = [n for n, t in enumerate(inside) if t.is_quantity]
         spread = next((t.concept for t in inside if t.concept in SPREADS), None)
