@@ -19,7 +19,7 @@ from typing import Iterator
 from ..core.model import TABLE_CONFIDENCE, Figure
 from .engine import Analysed, Candidate, Context, Key, evidence_of, mark_conflict, resolution, supported
 from .mentions import Mention, clause_start, clause_stop
-from .study import STUDY, grammar, in_subgroup
+from .study import GROUPS, STUDY, grammar, in_subgroup
 from .tokens import Token
 from .tokens import concepts_in as _concepts
 
@@ -495,8 +495,9 @@ def _number_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:
             yield from _all_multifocal(ctx, span)
 
 
-# Words that make the patients a mean is said of a subgroup.
-_QUALIFIERS = frozenset({"multifocal", "unifocal", "male", "female", "relapse", "laterality", "other_group"})
+# Words that make the patients a mean is said of a subgroup: the groups the concepts name, but
+# people and lesions themselves, and other groups.
+_QUALIFIERS = (GROUPS - {"person", "lesion"}) | {"other_group"}
 
 
 def _mean_count_of_lesions(ctx: Context, a: Analysed) -> Iterator[Candidate]:

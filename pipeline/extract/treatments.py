@@ -184,17 +184,9 @@ def _closing(tokens: list[Token], i: int) -> int | None:
     """The token closing the bracket that opens at token i, within its clause, or None."""
     if i >= len(tokens) or tokens[i].text not in ("(", "["):
         return None
-    depth = 0
-    for j in range(i, len(tokens)):
-        if tokens[j].text in ("(", "["):
-            depth += 1
-        elif tokens[j].text in (")", "]"):
-            depth -= 1
-            if depth == 0:
-                return j
-        elif tokens[j].text == "." and ends_clause(tokens, j):
-            return None
-    return None
+    depth = _depths(tokens)
+    return next((j for j in range(i + 1, clause_stop(tokens, i))
+                 if tokens[j].text in (")", "]") and depth[j] == depth[i]), None)
 
 
 def _with_abbreviation(a: Analysed, d: Drug) -> Drug:
@@ -453,7 +445,7 @@ def _all_given_after(ctx: Context, a: Analysed, d: Drug, treat: list[int]) -> Gr
         end += 1
     if not (end < stop and tokens[end].concept == "person"):
         return None  # "given to all lesions", "in all cases" with no one named
-    if end + 1 < stop and tokens[end + 1].text in ("with", "who", "whose", "that", "having", "whom"):
+    if end + 1 < stop and (tokens[end + 1].text in ("with", "having") or tokens[end + 1].text in grammar()["relative"]):
         return None  # "given to all patients with spinal lesions": a group the words single out
     return Group(d, ctx.n, a.span_of(d.first, end + 1), derived=True)
 
